@@ -1,0 +1,168 @@
+public import ArgusAPI
+public import Foundation
+public import SQLiteKit
+
+/// The SQLite mirror: the `events` table, its schema migrations and the checkpoint row.
+///
+/// Owned by one task (the sync engine's); not `Sendable`, like the connection inside it.
+public final class EventStore {
+    public let database: Database
+    public var path: String { database.path }
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// - Throws: `EventStoreError.newerSchema` for a file from a newer release, or
+    ///   `SQLiteError` with SQLite's reason.
+    public init(path: String) throws {
+        database = try Database(path: path)
+        try migrate()
+    }
+
+    private func migrate() throws {
+        let current = try database.userVersion
+        guard current <= Schema.latestVersion else {
+            throw EventStoreError.newerSchema(path: path, found: current, supported: Schema.latestVersion)
+        }
+        for migration in Schema.migrations where migration.version > current {
+            try database.transaction {
+                try database.execute(migration.sql)
+                try database.setUserVersion(migration.version)
+            }
+        }
+    }
+
+    public var schemaVersion: Int64 {
+        get throws { try database.userVersion }
+    }
+
+    // MARK: - Checkpoint
+
+    public func loadCheckpoint() throws -> Checkpoint? {
+        let statement = try database.cachedStatement(
+            "SELECT checkpoint_last_updated, start_timestamp, search_fingerprint FROM sync_state WHERE id = 1")
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        return Checkpoint(lastUpdatedTimestamp: statement.optionalInt64(0), startTimestamp: statement.int64(1),
+                          searchFingerprint: statement.string(2) ?? "")
+    }
+
+    /// Writes the checkpoint on its own (the engine normally writes it with a page).
+    public func saveCheckpoint(_ checkpoint: Checkpoint, at now: Date) throws {
+        try database.transaction { try writeCheckpoint(checkpoint, now: now) }
+    }
+
+    private func writeCheckpoint(_ checkpoint: Checkpoint, now: Date) throws {
+        let statement = try database.cachedStatement("""
+            INSERT INTO sync_state (id, checkpoint_last_updated, start_timestamp, search_fingerprint, updated_at)
+            VALUES (1, ?1, ?2, ?3, ?4)
+            ON CONFLICT(id) DO UPDATE SET checkpoint_last_updated = ?1, start_timestamp = ?2,
+                search_fingerprint = ?3, updated_at = ?4
+            """)
+        try statement.bind(checkpoint.lastUpdatedTimestamp, at: 1)
+        try statement.bind(checkpoint.startTimestamp, at: 2)
+        try statement.bind(checkpoint.searchFingerprint, at: 3)
+        try statement.bind(now.epochMilliseconds, at: 4)
+        try statement.run()
+    }
+
+    // MARK: - Events
+
+    /// Upserts `events` of `page` and writes `checkpoint`, in one transaction: after a crash
+    /// either both are there or neither is.
+    ///
+    /// An event replaces the stored row only when its `lastUpdatedTimestamp` is newer, so a
+    /// late or repeated older version never wins and an unchanged one costs no write.
+    public func apply(_ events: [AggregatedEvent], of page: SearchPage, checkpoint: Checkpoint, now: Date) throws -> UpsertCounts {
+        let syncedAt = now.epochMilliseconds
+        return try database.transaction {
+            let lookup = try database.cachedStatement("SELECT last_updated_timestamp FROM events WHERE id = ?1")
+            let insert = try database.cachedStatement(Self.insertSQL)
+            let update = try database.cachedStatement(Self.updateSQL)
+            var counts = UpsertCounts()
+            try page.body.withUnsafeBytes { body in
+                for event in events {
+                    try lookup.bind(event.id, at: 1)
+                    let stored: Int64? = try lookup.step() ? lookup.int64(0) : nil
+                    lookup.reset()
+                    if let stored, stored >= event.lastUpdatedTimestamp {
+                        counts.unchanged += 1
+                        continue
+                    }
+                    let statement = stored == nil ? insert : update
+                    try bind(event, body: body, syncedAt: syncedAt, to: statement)
+                    try statement.run()
+                    statement.reset()
+                    if stored == nil { counts.inserted += 1 } else { counts.updated += 1 }
+                }
+            }
+            try writeCheckpoint(checkpoint, now: now)
+            return counts
+        }
+    }
+
+    /// Rows in `events` (an index count: cheap enough for every status update).
+    public func eventCount() throws -> Int64 {
+        try database.scalarInt("SELECT count(*) FROM events") ?? 0
+    }
+
+    // MARK: - SQL
+
+    /// Column order shared by the INSERT and UPDATE statements; parameter N is column N.
+    static let columns = [
+        "id", "last_updated_timestamp", "type", "customer_id", "customer_short_name", "customer_name",
+        "timestamp", "start_timestamp", "end_timestamp", "severity", "severity_rank", "count",
+        "alarm_id", "alarm_description", "attack_category_id", "attack_category_name", "signature",
+        "source_address", "source_port", "source_country",
+        "destination_address", "destination_port", "destination_country",
+        "protocol", "domain", "uri", "location_name", "associated_case_id", "flags", "properties",
+        "synced_at", "json",
+    ]
+
+    static let insertSQL = "INSERT INTO events (\(columns.joined(separator: ", "))) VALUES ("
+        + (1...columns.count).map { "?\($0)" }.joined(separator: ", ") + ")"
+
+    static let updateSQL = "UPDATE events SET "
+        + columns.enumerated().dropFirst().map { "\($0.element) = ?\($0.offset + 1)" }.joined(separator: ", ")
+        + " WHERE id = ?1"
+
+    private func bind(_ event: AggregatedEvent, body: UnsafeRawBufferPointer, syncedAt: Int64, to s: Statement) throws {
+        func raw(_ range: Range<Int>?, at index: Int32) throws {
+            if let range { try s.bindText(UnsafeRawBufferPointer(rebasing: body[range]), at: index) }
+            else { try s.bind(nil as String?, at: index) }
+        }
+        try s.bind(event.id, at: 1)
+        try s.bind(event.lastUpdatedTimestamp, at: 2)
+        try s.bind(event.type, at: 3)
+        try s.bind(event.customerID, at: 4)
+        try s.bind(event.customerShortName, at: 5)
+        try s.bind(event.customerName, at: 6)
+        try s.bind(event.timestamp, at: 7)
+        try s.bind(event.startTimestamp, at: 8)
+        try s.bind(event.endTimestamp, at: 9)
+        try s.bind(event.severity, at: 10)
+        try s.bind(event.severityRank, at: 11)
+        try s.bind(event.count, at: 12)
+        try s.bind(event.alarmID, at: 13)
+        try s.bind(event.alarmDescription, at: 14)
+        try s.bind(event.attackCategoryID, at: 15)
+        try s.bind(event.attackCategoryName, at: 16)
+        try s.bind(event.signature, at: 17)
+        try s.bind(event.sourceAddress, at: 18)
+        try s.bind(event.sourcePort, at: 19)
+        try s.bind(event.sourceCountry, at: 20)
+        try s.bind(event.destinationAddress, at: 21)
+        try s.bind(event.destinationPort, at: 22)
+        try s.bind(event.destinationCountry, at: 23)
+        try s.bind(event.protocolName, at: 24)
+        try s.bind(event.domain, at: 25)
+        try s.bind(event.uri, at: 26)
+        try s.bind(event.locationName, at: 27)
+        try s.bind(event.associatedCaseID, at: 28)
+        try raw(event.flagsRange, at: 29)
+        try raw(event.propertiesRange, at: 30)
+        try s.bind(syncedAt, at: 31)
+        try raw(event.jsonRange, at: 32)
+    }
+}
+
+@available(*, unavailable)
+extension EventStore: Sendable {}

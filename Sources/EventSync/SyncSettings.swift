@@ -1,0 +1,39 @@
+public import ArgusAPI
+public import Foundation
+
+/// What the engine syncs and how it pages; built from the configuration file.
+public struct SyncSettings: Sendable {
+    /// The user's criteria, merged into every search body.
+    public var criteria: [(key: String, value: JSONValue)]
+    /// The search's lower bound on event time (epoch ms); nil means "`defaultLookback` before
+    /// the first run", resolved once and stored with the checkpoint.
+    public var startTimestamp: Int64?
+    public var defaultLookback: TimeInterval = 7 * 86_400
+    public var pageSize: Int = 1000
+    /// Each pass starts this far behind the checkpoint, to catch events indexed late.
+    public var overlap: TimeInterval = 60
+    /// The largest `limit` the API accepts; tie groups are read with it.
+    public var maxLimit: Int = 10_000
+    /// How many events consecutive offset windows of a huge tie group share, so that events
+    /// leaving the group while it is read (being updated) cannot shift one past us unseen.
+    public var tieWindowOverlap: Int = 1000
+    /// How often a huge tie group is re-read from its start when it shifted more than
+    /// `tieWindowOverlap` between two windows, before the pass fails (and is retried later).
+    public var maxTieRestarts: Int = 5
+
+    public init(criteria: [(key: String, value: JSONValue)] = [], startTimestamp: Int64? = nil, pageSize: Int = 1000,
+                overlap: TimeInterval = 60) {
+        self.criteria = criteria
+        self.startTimestamp = startTimestamp
+        self.pageSize = pageSize
+        self.overlap = overlap
+    }
+
+    /// Identifies the search a checkpoint belongs to: the criteria and the configured start.
+    public var searchFingerprint: String {
+        JSONValue.object([
+            ("criteria", .object(criteria)),
+            ("startTimestamp", startTimestamp.map { .number(String($0)) } ?? .null),
+        ]).serialized
+    }
+}
