@@ -30,12 +30,14 @@ let package = Package(
         .target(name: "SyncService", dependencies: ["EventSync", "ArgusAPI", "SQLiteKit"], swiftSettings: strictSettings),
         .executableTarget(name: "argus-event-sync", dependencies: ["SyncService"], swiftSettings: strictSettings),
 
+        // Test helpers shared by the suites: an in-memory Argus, a test clock, the stub server launcher.
+        .target(name: "TestSupport", dependencies: ["ArgusAPI", "EventSync"], path: "Tests/TestSupport"),
         .testTarget(name: "SQLiteKitTests", dependencies: ["SQLiteKit"]),
         .testTarget(name: "ArgusAPITests", dependencies: ["ArgusAPI"]),
-        .testTarget(name: "EventSyncTests", dependencies: ["EventSync", "ArgusAPI", "SQLiteKit"]),
+        .testTarget(name: "EventSyncTests", dependencies: ["EventSync", "ArgusAPI", "SQLiteKit", "TestSupport"]),
         .testTarget(
             name: "SyncServiceTests",
-            dependencies: ["SyncService", "EventSync", "ArgusAPI", "SQLiteKit", "argus-event-sync"]
+            dependencies: ["SyncService", "EventSync", "ArgusAPI", "SQLiteKit", "TestSupport", "argus-event-sync"]
         ),
     ]
 )
