@@ -45,7 +45,8 @@ public final class Database {
         self.path = path
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, options.busyTimeoutMilliseconds)
-        if options.walMode && !options.readOnly {
+        // In-memory and temporary databases have no file to keep a write-ahead log beside.
+        if options.walMode && !options.readOnly && path != ":memory:" && !path.isEmpty {
             // journal_mode answers the mode actually in force; anything but "wal" means the
             // file system or a concurrent connection refused it, and readers would block us.
             let mode = try scalarString("PRAGMA journal_mode = WAL")
