@@ -20,6 +20,10 @@ public final class Database {
         public var walMode = true
         public var readOnly = false
         public var create = true
+        /// `PRAGMA auto_vacuum = INCREMENTAL` for a new file, so deleted pages can be given back
+        /// with `PRAGMA incremental_vacuum`. It only takes on a file with no tables yet, and must
+        /// come before WAL mode is set (https://sqlite.org/pragma.html#pragma_auto_vacuum).
+        public var incrementalVacuum = false
 
         public init() {}
     }
@@ -45,6 +49,9 @@ public final class Database {
         self.path = path
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, options.busyTimeoutMilliseconds)
+        if options.incrementalVacuum && !options.readOnly {
+            try execute("PRAGMA auto_vacuum = INCREMENTAL")
+        }
         // In-memory and temporary databases have no file to keep a write-ahead log beside.
         if options.walMode && !options.readOnly && path != ":memory:" && !path.isEmpty {
             // journal_mode answers the mode actually in force; anything but "wal" means the
