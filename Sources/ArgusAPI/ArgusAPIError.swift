@@ -20,6 +20,10 @@ public enum ArgusAPIError: Error, Sendable, CustomStringConvertible {
     case serverError(status: Int, messages: [ArgusMessage])
     case timeout(seconds: TimeInterval)
     case connection(String)
+    /// The API's host name did not resolve (DNS down, or a wrong api.baseURL).
+    case nameResolution(String)
+    /// The TLS handshake or the certificate check failed (an intercepting proxy, a wrong port).
+    case tls(String)
     /// The body exceeded the configured cap and was refused.
     case responseTooLarge(limit: Int)
     /// A 2xx whose body is not a valid envelope (truncated, malformed, events without ids).
@@ -28,7 +32,7 @@ public enum ArgusAPIError: Error, Sendable, CustomStringConvertible {
     /// Whether trying again soon can succeed without anyone changing anything.
     public var isRetryable: Bool {
         switch self {
-        case .throttled, .serverError, .timeout, .connection, .invalidResponse: return true
+        case .throttled, .serverError, .timeout, .connection, .nameResolution, .tls, .invalidResponse: return true
         case .authentication, .permission, .criteriaRejected, .clientError, .responseTooLarge: return false
         }
     }
@@ -39,7 +43,7 @@ public enum ArgusAPIError: Error, Sendable, CustomStringConvertible {
         case .permission: return 403
         case .criteriaRejected: return 412
         case .clientError(let status, _), .throttled(let status, _, _), .serverError(let status, _): return status
-        case .timeout, .connection, .responseTooLarge, .invalidResponse: return nil
+        case .timeout, .connection, .nameResolution, .tls, .responseTooLarge, .invalidResponse: return nil
         }
     }
 
@@ -55,10 +59,20 @@ public enum ArgusAPIError: Error, Sendable, CustomStringConvertible {
         return messages.contains { ($0.message ?? "").lowercased().contains("expired") }
     }
 
+    /// True when a 401's message says the key may not be used from this host's network (Argus
+    /// keys can be bound to source networks).
+    public var isSourceNetworkDenied: Bool {
+        guard case .authentication(let messages) = self else { return false }
+        return messages.contains {
+            let text = ($0.message ?? "").lowercased()
+            return text.contains("network") || text.contains("source address") || text.contains("ip address")
+        }
+    }
+
     /// A stable machine-readable class for the status file and metrics.
     public var kind: String {
         switch self {
-        case .authentication: return isKeyExpired ? "key-expired" : "authentication"
+        case .authentication: return isKeyExpired ? "key-expired" : isSourceNetworkDenied ? "source-network-denied" : "authentication"
         case .permission: return "permission"
         case .criteriaRejected: return "criteria-rejected"
         case .clientError: return "client-error"
@@ -66,6 +80,8 @@ public enum ArgusAPIError: Error, Sendable, CustomStringConvertible {
         case .serverError: return "server-error"
         case .timeout: return "timeout"
         case .connection: return "connection"
+        case .nameResolution: return "dns"
+        case .tls: return "tls"
         case .responseTooLarge: return "response-too-large"
         case .invalidResponse: return "invalid-response"
         }
@@ -76,6 +92,8 @@ public enum ArgusAPIError: Error, Sendable, CustomStringConvertible {
         case .authentication(let messages):
             let hint = isKeyExpired
                 ? "the API key has expired; create a new key in Argus and install it"
+                : isSourceNetworkDenied
+                ? "the API key is not allowed from this host's network; add its address range to the key in Argus"
                 : "check the API key, and that this host's address is allowed for it"
             return "authentication failed (HTTP 401)\(Self.detail(messages)): \(hint)"
         case .permission(let messages):
@@ -93,6 +111,10 @@ public enum ArgusAPIError: Error, Sendable, CustomStringConvertible {
             return "request timed out after \(Int(seconds)) s"
         case .connection(let reason):
             return "cannot reach the Argus API: \(reason)"
+        case .nameResolution(let reason):
+            return "cannot resolve the Argus API's host name (DNS): \(reason): check api.baseURL and this host's resolver"
+        case .tls(let reason):
+            return "TLS connection to the Argus API failed: \(reason): check api.baseURL's scheme and port, and any TLS-intercepting proxy"
         case .responseTooLarge(let limit):
             return "response body larger than \(limit) bytes was refused: lower sync.pageSize or raise api.maxResponseBytes"
         case .invalidResponse(let reason):

@@ -1,7 +1,7 @@
 public import Foundation
 
-/// The Argus aggregated-event search: builds the request, sends it, classifies failures and
-/// decodes the envelope. It does not retry; the sync engine's `RetryPolicy` decides that.
+/// The Argus aggregated-event search (and the session check behind `check-config --online`):
+/// builds the request, sends it, classifies failures and decodes the envelope. It does not retry; the sync engine's `RetryPolicy` decides that.
 public struct ArgusClient: Sendable {
     public static let searchPath = "events/v1/aggregated/search"
 
@@ -25,20 +25,27 @@ public struct ArgusClient: Sendable {
         self.now = now
     }
 
+    public static let sessionPath = "authentication/v1/session"
+
     /// `{baseURL}/events/v1/aggregated/search`, keeping any path prefix of the base URL.
-    public var searchURL: URL {
+    public var searchURL: URL { endpoint(Self.searchPath) }
+
+    /// `{baseURL}/authentication/v1/session`: who the API key belongs to.
+    public var sessionURL: URL { endpoint(Self.sessionPath) }
+
+    private func endpoint(_ path: String) -> URL {
         var base = baseURL.absoluteString
         while base.hasSuffix("/") { base.removeLast() }
-        return URL(string: base + "/" + Self.searchPath)!
+        return URL(string: base + "/" + path)!
+    }
+
+    private var headers: [String: String] {
+        ["Argus-API-Key": apiKey, "Accept": "application/json", "User-Agent": userAgent]
     }
 
     public func makeRequest(_ query: SearchQuery) -> HTTPRequest {
-        var headers = [
-            "Argus-API-Key": apiKey,
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "User-Agent": userAgent,
-        ]
+        var headers = headers
+        headers["Content-Type"] = "application/json"
         if query.bulk { headers["Argus-Priority"] = "bulk" }
         return HTTPRequest(url: searchURL, method: "POST", headers: headers, body: Data(query.body.serialized.utf8),
                            timeout: requestTimeout, maxResponseBytes: maxResponseBytes)
@@ -47,23 +54,44 @@ public struct ArgusClient: Sendable {
     /// Runs one search.
     /// - Throws: `ArgusAPIError`, or `CancellationError` when the task is cancelled.
     public func search(_ query: SearchQuery) async throws -> SearchPage {
+        let response = try await exchange(makeRequest(query))
+        do {
+            return try EnvelopeDecoder.decodeSearchPage(response.body)
+        } catch {
+            throw ArgusAPIError.invalidResponse("\(error)")
+        }
+    }
+
+    /// Asks who the key belongs to (`GET /authentication/v1/session`, 200 for a valid key): the
+    /// cheapest way to tell a bad, expired or network-bound key from a search problem.
+    /// - Throws: `ArgusAPIError`, or `CancellationError` when the task is cancelled.
+    public func session() async throws -> SessionInfo {
+        let request = HTTPRequest(url: sessionURL, method: "GET", headers: headers, timeout: requestTimeout,
+                                  maxResponseBytes: 1 << 20)
+        let response = try await exchange(request)
+        guard let root = try? JSONValue.parse(response.body) else {
+            throw ArgusAPIError.invalidResponse("the session response is not JSON")
+        }
+        return SessionInfo(envelope: root)
+    }
+
+    /// Sends `request`, mapping transport failures and non-2xx statuses to `ArgusAPIError`.
+    private func exchange(_ request: HTTPRequest) async throws -> HTTPResponse {
         let response: HTTPResponse
         do {
-            response = try await transport.send(makeRequest(query))
+            response = try await transport.send(request)
         } catch let error as TransportError {
             switch error {
             case .timedOut(let seconds): throw ArgusAPIError.timeout(seconds: seconds)
             case .connection(let reason): throw ArgusAPIError.connection(reason)
+            case .nameResolution(let reason): throw ArgusAPIError.nameResolution(reason)
+            case .tls(let reason): throw ArgusAPIError.tls(reason)
             case .responseTooLarge(let limit): throw ArgusAPIError.responseTooLarge(limit: limit)
             }
         }
         guard (200..<300).contains(response.status) else {
             throw ArgusAPIError.from(status: response.status, headers: response.headers, body: response.body, now: now())
         }
-        do {
-            return try EnvelopeDecoder.decodeSearchPage(response.body)
-        } catch {
-            throw ArgusAPIError.invalidResponse("\(error)")
-        }
+        return response
     }
 }

@@ -48,12 +48,18 @@ public struct HTTPResponse: Sendable {
 public enum TransportError: Error, Sendable, Equatable, CustomStringConvertible {
     case timedOut(seconds: TimeInterval)
     case connection(String)
+    /// The API's host name did not resolve.
+    case nameResolution(String)
+    /// The TLS handshake or the server's certificate failed.
+    case tls(String)
     case responseTooLarge(limit: Int)
 
     public var description: String {
         switch self {
         case .timedOut(let seconds): return "request timed out after \(Int(seconds)) s"
         case .connection(let reason): return "connection failed: \(reason)"
+        case .nameResolution(let reason): return "DNS lookup failed: \(reason)"
+        case .tls(let reason): return "TLS failed: \(reason)"
         case .responseTooLarge(let limit): return "response body larger than \(limit) bytes, refused"
         }
     }

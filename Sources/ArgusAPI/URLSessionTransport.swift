@@ -125,7 +125,7 @@ public final class URLSessionTransport: HTTPTransport {
             if let failure = exchange.failure {
                 result = .failure(failure)
             } else if let error {
-                result = .failure(TransportError.connection(Self.describe(error)))
+                result = .failure(URLSessionTransport.classify(error))
             } else if let response = exchange.response {
                 var headers: [String: String] = [:]
                 for (name, value) in response.allHeaderFields {
@@ -138,9 +138,26 @@ public final class URLSessionTransport: HTTPTransport {
             exchange.continuation.resume(returning: result)
         }
 
-        private static func describe(_ error: any Error) -> String {
-            let nsError = error as NSError
-            return nsError.localizedDescription.isEmpty ? "\(error)" : nsError.localizedDescription
+    }
+
+    /// Sorts a URLSession failure into what an operator must check: DNS, TLS, or the connection.
+    static func classify(_ error: any Error) -> TransportError {
+        let nsError = error as NSError
+        let reason = nsError.localizedDescription.isEmpty ? "\(error)" : nsError.localizedDescription
+        guard nsError.domain == NSURLErrorDomain else { return .connection(reason) }
+        switch URLError.Code(rawValue: nsError.code) {
+        case .cannotFindHost, .dnsLookupFailed:
+            return .nameResolution(reason)
+        case .secureConnectionFailed, .serverCertificateHasBadDate, .serverCertificateUntrusted,
+             .serverCertificateHasUnknownRoot, .serverCertificateNotYetValid, .clientCertificateRejected,
+             .clientCertificateRequired:
+            return .tls(reason)
+        default:
+            // corelibs-foundation reports many libcurl TLS failures (a handshake with a plain-HTTP
+            // port, say) as code -1 with OpenSSL's text: recognise them by that text.
+            let text = reason.lowercased()
+            if ["ssl", "tls", "certificate"].contains(where: text.contains) { return .tls(reason) }
+            return .connection(reason)
         }
     }
 }
