@@ -13,9 +13,19 @@ public final class EventStore {
     /// - Throws: `EventStoreError.newerSchema` for a file from a newer release, or
     ///   `SQLiteError` with SQLite's reason.
     public init(path: String) throws {
-        database = try Database(path: path)
+        // Incremental vacuum lets retention give pruned pages back to the file system in small
+        // steps instead of a full VACUUM.
+        var options = Database.Options()
+        options.incrementalVacuum = true
+        database = try Database(path: path, options: options)
+        // Once a checkpoint has reset the write-ahead log, SQLite truncates the -wal file back
+        // to this size, so one large transaction does not leave a large file behind for good.
+        try database.execute("PRAGMA journal_size_limit = \(Self.walSizeLimit)")
         try migrate()
     }
+
+    /// The size the -wal file is truncated back to after a checkpoint.
+    public static let walSizeLimit = 16 << 20
 
     private func migrate() throws {
         let current = try database.userVersion

@@ -19,6 +19,8 @@ public actor SyncEngine {
     private let retryPolicy: RetryPolicy
     private let clock: any WallClock
     private let progress: @Sendable (SyncProgress) -> Void
+    /// When `PRAGMA optimize` last ran (nil: not yet in this process).
+    private var lastOptimized: Date?
 
     public init(client: ArgusClient, store: sending EventStore, settings: SyncSettings, retryPolicy: RetryPolicy,
                 clock: any WallClock = SystemClock(), progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) {
@@ -89,6 +91,7 @@ public actor SyncEngine {
             cursor = next.lastUpdatedTimestamp
             page = nextPage
         }
+        try upkeep(summary: &summary)
         progress(.passFinished(summary))
         return summary
     }
@@ -153,6 +156,35 @@ public actor SyncEngine {
         summary.checkpoint = newState.lastUpdatedTimestamp
         progress(.pageCommitted(PageReport(events: page.events.count, counts: counts,
                                            checkpoint: newState.lastUpdatedTimestamp, full: full)))
+        // Retention keeps pace with a catch-up one small batch per page.
+        summary.pruned += try pruneBatch()
+    }
+
+    // MARK: - Upkeep
+
+    /// Deletes one batch of events older than the retention period; 0 when retention is off.
+    private func pruneBatch() throws -> Int {
+        guard let retention = settings.retention else { return 0 }
+        let cutoff = clock.now().addingTimeInterval(-retention).epochMilliseconds
+        let deleted = try store.prune(updatedBefore: cutoff, limit: settings.pruneBatchSize)
+        if deleted > 0 { progress(.pruned(events: deleted, cutoff: cutoff)) }
+        return deleted
+    }
+
+    /// At the end of a pass: the rest of the retention backlog (in batches), a non-blocking WAL
+    /// checkpoint, and now and then fresh statistics for the query planner.
+    private func upkeep(summary: inout PassSummary) throws {
+        while true {
+            let deleted = try pruneBatch()
+            summary.pruned += deleted
+            if deleted < settings.pruneBatchSize { break }
+        }
+        try store.checkpointWAL()
+        let now = clock.now()
+        if lastOptimized.map({ now.timeIntervalSince($0) >= settings.optimizeInterval }) ?? true {
+            try store.optimize()
+            lastOptimized = now
+        }
     }
 
     /// Loads the checkpoint, or creates it on the first run (resolving the default start once).

@@ -19,6 +19,8 @@ public enum SyncProgress: Sendable {
     case tieGroupRestarted(timestamp: Int64, restart: Int)
     /// A page and the checkpoint were committed.
     case pageCommitted(PageReport)
+    /// Retention deleted `events` events last updated before `cutoff` (epoch ms).
+    case pruned(events: Int, cutoff: Int64)
     case passFinished(PassSummary)
 }
 
@@ -42,6 +44,8 @@ public struct PageReport: Sendable, Equatable {
 public struct PassSummary: Sendable, Equatable {
     public var pages = 0
     public var counts = UpsertCounts()
+    /// Events deleted by retention during the pass.
+    public var pruned = 0
     public var checkpoint: Int64?
     public var startCursor: Int64 = 0
 

@@ -20,6 +20,12 @@ public struct SyncSettings: Sendable {
     /// How often a huge tie group is re-read from its start when it shifted more than
     /// `tieWindowOverlap` between two windows, before the pass fails (and is retried later).
     public var maxTieRestarts: Int = 5
+    /// Events last updated longer ago than this are deleted; nil keeps everything.
+    public var retention: TimeInterval?
+    /// Events deleted per retention transaction: small, so no write lock is held for long.
+    public var pruneBatchSize: Int = 1000
+    /// How often the query planner's statistics are refreshed (`PRAGMA optimize`).
+    public var optimizeInterval: TimeInterval = 6 * 3600
 
     public init(criteria: [(key: String, value: JSONValue)] = [], startTimestamp: Int64? = nil, pageSize: Int = 1000,
                 overlap: TimeInterval = 60) {

@@ -24,8 +24,11 @@ public enum CLI {
         case .version:
             print("argus-event-sync \(Version.current)")
             return 0
-        case .checkConfig(let path):
-            return checkConfig(path: path, environment: environment)
+        case .checkConfig(let path, let online):
+            guard let configuration = checkConfig(path: path, environment: environment) else { return 2 }
+            return online ? await OnlineCheck.run(configuration, transport: transport) : 0
+        case .backup(let path, let destination):
+            return BackupCommand.run(configPath: path, destination: destination)
         case .status(let source, let json):
             return StatusCommand.run(source: source, json: json)
         case .once(let path, let level):
@@ -43,20 +46,25 @@ public enum CLI {
 
     // MARK: - check-config
 
-    static func checkConfig(path: String, environment: [String: String]) -> Int32 {
+    /// The offline checks: prints a summary and returns the configuration, or prints the one-line
+    /// reason and returns nil (exit 2).
+    static func checkConfig(path: String, environment: [String: String]) -> Configuration? {
         do {
             let configuration = try Configuration.load(path: path, environment: environment)
-            print("""
-                configuration OK: \(configuration.configPath)
-                  api.baseURL      \(configuration.baseURL.absoluteString)
-                  database.path    \(configuration.databasePath)
-                  status.path      \(configuration.statusPath)
-                  sync             page size \(configuration.sync.pageSize), poll every \(Int(configuration.pollInterval)) s, overlap \(Int(configuration.sync.overlap)) s
-                """)
-            return 0
+            var lines = [
+                "configuration OK: \(configuration.configPath)",
+                "  api.baseURL      \(configuration.baseURL.absoluteString)",
+                "  database.path    \(configuration.databasePath)",
+                "  status.path      \(configuration.statusPath)",
+                "  sync             page size \(configuration.sync.pageSize), poll every \(Int(configuration.pollInterval)) s, overlap \(Int(configuration.sync.overlap)) s",
+            ]
+            if let retention = configuration.sync.retention { lines.append("  retention        \(Int(retention / 86_400)) days") }
+            if let metrics = configuration.metricsPath { lines.append("  metrics          \(metrics)") }
+            print(lines.joined(separator: "\n"))
+            return configuration
         } catch {
             printError("\(error)")
-            return 2
+            return nil
         }
     }
 

@@ -2,7 +2,8 @@
 public enum Command: Equatable, Sendable {
     case once(config: String, logLevel: Logger.Level)
     case run(config: String, logLevel: Logger.Level)
-    case checkConfig(config: String)
+    case checkConfig(config: String, online: Bool)
+    case backup(config: String, destination: String)
     case status(source: StatusSource, json: Bool)
     case help
     case version
@@ -26,7 +27,11 @@ public enum Command: Equatable, Sendable {
         Commands:
           once --config PATH          catch up to the present, then exit (0 ok, 1 failed, 2 bad config)
           run --config PATH           catch up, then poll until SIGTERM/SIGINT (systemd Type=notify)
-          check-config --config PATH  validate the configuration and the API key's presence (0 ok, 2 bad)
+          check-config --config PATH [--online]
+                                      validate the configuration and the API key's presence (0 ok, 2 bad);
+                                      --online also signs in and runs a one-event search (0 ok, 1 failed)
+          backup --config PATH --to FILE
+                                      a consistent copy of the database, safe while run is writing (0 ok, 1 failed)
           status --config PATH | --status-file PATH [--json]
                                       print the daemon's health (0 healthy, 1 unhealthy or stale, 3 no status)
 
@@ -34,6 +39,8 @@ public enum Command: Equatable, Sendable {
           --config PATH               the JSON configuration file
           --log-level LEVEL           trace, debug, info (default), notice, warning, error (once, run)
           --json                      print the status file as it is (status)
+          --online                    also check the key and the search against the API (check-config)
+          --to FILE                   where to write the copy; must not exist yet (backup)
           -h, --help                  show this help
           --version                   print the version
         """
@@ -51,6 +58,8 @@ public enum Command: Equatable, Sendable {
         var config: String?
         var statusFile: String?
         var json = false
+        var online = false
+        var destination: String?
         var logLevel = Logger.Level.info
         var wantsHelp = false
         while let argument = iterator.next() {
@@ -70,6 +79,8 @@ public enum Command: Equatable, Sendable {
             case "--config": config = try inline ?? value()
             case "--status-file" where verb == "status": statusFile = try inline ?? value()
             case "--json" where verb == "status" && inline == nil: json = true
+            case "--online" where verb == "check-config" && inline == nil: online = true
+            case "--to" where verb == "backup": destination = try inline ?? value()
             case "--log-level" where verb == "once" || verb == "run":
                 let text = try inline ?? value()
                 guard let level = Logger.Level.allCases.first(where: { $0.name == text.lowercased() }) else {
@@ -89,7 +100,11 @@ public enum Command: Equatable, Sendable {
         switch verb {
         case "once": return .once(config: try requireConfig(), logLevel: logLevel)
         case "run": return .run(config: try requireConfig(), logLevel: logLevel)
-        case "check-config": return .checkConfig(config: try requireConfig())
+        case "check-config": return .checkConfig(config: try requireConfig(), online: online)
+        case "backup":
+            let config = try requireConfig()
+            guard let destination, !destination.isEmpty else { throw UsageError("backup needs --to FILE") }
+            return .backup(config: config, destination: destination)
         case "status":
             switch (config, statusFile) {
             case (let config?, nil): return .status(source: .config(config), json: json)

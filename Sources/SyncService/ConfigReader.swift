@@ -35,6 +35,7 @@ struct ConfigReader {
         settings.startTimestamp = try startTimestamp()
         settings.pageSize = try integer("sync.pageSize", in: 1...10_000) ?? 1000
         settings.overlap = try seconds("sync.overlapSeconds", in: 0...86_400) ?? 60
+        settings.retention = try seconds("retention.days", in: 1...36_500).map { $0 * 86_400 }
 
         // database, status
         let databasePath = try self.databasePath()
@@ -47,9 +48,13 @@ struct ConfigReader {
         configuration.maxResponseBytes = try integer("api.maxResponseBytes", in: (1 << 20)...(1 << 30)) ?? (64 << 20)
         configuration.pollInterval = try seconds("sync.pollIntervalSeconds", in: 1...86_400) ?? 60
         configuration.staleAfter = try seconds("status.staleAfterSeconds", in: 1...(86_400 * 30)) ?? 600
+        configuration.metricsPath = try optionalPath("metrics.textfilePath")
 
         try WritableLocation.check(key: "database.path", path: databasePath)
         try WritableLocation.check(key: "status.path", path: statusPath)
+        if let metricsPath = configuration.metricsPath {
+            try WritableLocation.check(key: "metrics.textfilePath", path: metricsPath)
+        }
         return configuration
     }
 
@@ -58,6 +63,12 @@ struct ConfigReader {
         try checkKeys()
         let path = try statusPath(databasePath: try databasePath())
         return (path, try seconds("status.staleAfterSeconds", in: 1...(86_400 * 30)) ?? 600)
+    }
+
+    /// Only what `backup` needs: the database file.
+    func databaseLocation() throws -> String {
+        try checkKeys()
+        return try databasePath()
     }
 
     private func checkKeys() throws {
@@ -73,6 +84,13 @@ struct ConfigReader {
 
     private func databasePath() throws -> String {
         guard let text = try string("database.path"), !text.isEmpty else { throw ConfigError.missing("database.path") }
+        return Configuration.absolute(text, relativeTo: folder)
+    }
+
+    /// A path that may be left out, resolved against the config's folder.
+    private func optionalPath(_ key: String) throws -> String? {
+        guard let text = try string(key) else { return nil }
+        guard !text.isEmpty else { throw ConfigError.invalidValue(key: key, reason: "must not be empty") }
         return Configuration.absolute(text, relativeTo: folder)
     }
 

@@ -18,6 +18,8 @@ public struct Configuration: Sendable {
     public var databasePath: String
     public var statusPath: String
     public var staleAfter: TimeInterval = 600
+    /// Where to write Prometheus metrics for node_exporter's textfile collector; nil: nowhere.
+    public var metricsPath: String?
 
     /// The API key; its description never shows it, so it cannot leak through a log line.
     public struct APIKey: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
@@ -33,6 +35,8 @@ public struct Configuration: Sendable {
         "sync": ["startTimestamp", "pageSize", "pollIntervalSeconds", "overlapSeconds", "criteria"],
         "database": ["path"],
         "status": ["path", "staleAfterSeconds"],
+        "retention": ["days"],
+        "metrics": ["textfilePath"],
     ]
 
     /// Reads and validates `path`.
@@ -68,6 +72,11 @@ public struct Configuration: Sendable {
     public static func statusLocation(configPath: String) throws -> (path: String, staleAfter: TimeInterval) {
         let reader = try reader(path: configPath, environment: [:])
         return try reader.statusLocation()
+    }
+
+    /// The database's path, read without the API key (a backup needs none).
+    public static func databaseLocation(configPath: String) throws -> String {
+        try reader(path: configPath, environment: [:]).databaseLocation()
     }
 
     static func absolute(_ path: String, relativeTo folder: String) -> String {

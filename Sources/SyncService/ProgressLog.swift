@@ -26,10 +26,13 @@ struct ProgressLog: Sendable {
         case let .pageCommitted(report):
             logger.debug("page: \(report.events) events, \(report.counts.inserted) new, \(report.counts.updated) updated, \(report.counts.unchanged) unchanged"
                 + (report.checkpoint.map { "; checkpoint \($0)" } ?? ""))
+        case let .pruned(events, cutoff):
+            logger.debug("retention: deleted \(events) events last updated before \(ISO8601.string(epochMilliseconds: cutoff))")
         case let .passFinished(summary):
             let changed = summary.counts.inserted + summary.counts.updated
             logger.log(changed > 0 ? .info : .debug,
                        "synced \(summary.pages) pages: \(summary.counts.inserted) new, \(summary.counts.updated) updated, \(summary.counts.unchanged) unchanged"
+                        + (summary.pruned > 0 ? ", \(summary.pruned) pruned" : "")
                         + (summary.checkpoint.map { "; checkpoint \(ISO8601.string(epochMilliseconds: $0))" } ?? ""))
         }
     }

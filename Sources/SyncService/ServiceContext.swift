@@ -29,7 +29,12 @@ public struct ServiceContext: Sendable {
         let checkpoint = try store.loadCheckpoint()
         let eventCount = try store.eventCount()
 
-        let board = StatusBoard(file: StatusFile(path: configuration.statusPath), databasePath: configuration.databasePath,
+        if let metricsPath = configuration.metricsPath {
+            try WritableLocation.createParent(of: metricsPath, key: "metrics.textfilePath")
+        }
+        let board = StatusBoard(file: StatusFile(path: configuration.statusPath),
+                                metrics: configuration.metricsPath.map(MetricsFile.init(path:)),
+                                databasePath: configuration.databasePath,
                                 staleAfter: configuration.staleAfter, clock: clock, logger: logger, onUpdate: onStatus)
         board.seed(checkpoint: checkpoint?.lastUpdatedTimestamp, eventCount: eventCount)
 

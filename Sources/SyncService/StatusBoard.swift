@@ -21,11 +21,13 @@ public final class StatusBoard: Sendable {
         var consecutiveFailures = 0
         var totals = StatusSnapshot.Totals()
         var baseEventCount: Int64?
+        var counters = MetricsFile.Counters()
         var writeFailureLogged = false
     }
 
     private let state = Mutex(State())
     private let file: StatusFile?
+    private let metrics: MetricsFile?
     private let databasePath: String
     private let staleAfter: TimeInterval
     private let startedAt: Date
@@ -33,9 +35,10 @@ public final class StatusBoard: Sendable {
     private let logger: Logger
     private let onUpdate: @Sendable (StatusSnapshot) -> Void
 
-    public init(file: StatusFile?, databasePath: String, staleAfter: TimeInterval, clock: any WallClock,
-                logger: Logger, onUpdate: @escaping @Sendable (StatusSnapshot) -> Void = { _ in }) {
+    public init(file: StatusFile?, metrics: MetricsFile? = nil, databasePath: String, staleAfter: TimeInterval,
+                clock: any WallClock, logger: Logger, onUpdate: @escaping @Sendable (StatusSnapshot) -> Void = { _ in }) {
         self.file = file
+        self.metrics = metrics
         self.databasePath = databasePath
         self.staleAfter = staleAfter
         self.clock = clock
@@ -84,13 +87,15 @@ public final class StatusBoard: Sendable {
                 $0.nextAttempt = nil
                 $0.checkpoint = checkpoint ?? $0.checkpoint
             }
-        case .requestSucceeded:
+        case .requestSucceeded(let duration, _):
             state.withLock {
                 $0.lastAttempt = now
                 $0.totals.pagesFetched += 1
+                $0.counters.recordRequest(outcome: "ok", seconds: duration)
             }
-        case .requestFailed(let error, _):
+        case .requestFailed(let error, let duration):
             update {
+                $0.counters.recordRequest(outcome: MetricsFile.outcome(of: error), seconds: duration)
                 $0.lastAttempt = now
                 $0.totals.requestsFailed += 1
                 $0.consecutiveFailures += 1
@@ -114,6 +119,8 @@ public final class StatusBoard: Sendable {
                 $0.totals.eventsUpdated += report.counts.updated
                 $0.totals.eventsUnchanged += report.counts.unchanged
             }
+        case .pruned(let events, _):
+            update { $0.totals.eventsPruned += events }
         case .passFinished:
             update { $0.lastSuccess = now }
         case .searchChanged, .readingTieGroup, .tieGroupRestarted:
@@ -132,15 +139,15 @@ public final class StatusBoard: Sendable {
         let snapshot = state.withLock { state -> StatusSnapshot in
             change(&state)
             let snapshot = makeSnapshot(state, now: clock.now())
-            if let file {
-                do {
-                    try file.write(snapshot)
-                    state.writeFailureLogged = false
-                } catch {
-                    if !state.writeFailureLogged {
-                        logger.error("cannot write status file: \(error)")
-                        state.writeFailureLogged = true
-                    }
+            do {
+                try file?.write(snapshot)
+                try metrics?.write(snapshot, counters: state.counters, databaseBytes: databaseBytes())
+                state.writeFailureLogged = false
+            } catch {
+                // Logged once per run of failures: a full disk must not flood the journal.
+                if !state.writeFailureLogged {
+                    logger.error("cannot write the status or metrics file: \(error)")
+                    state.writeFailureLogged = true
                 }
             }
             return snapshot
@@ -164,12 +171,24 @@ public final class StatusBoard: Sendable {
             lastError: s.lastError,
             consecutiveFailures: s.consecutiveFailures,
             totals: s.totals,
-            database: .init(path: databasePath, events: s.baseEventCount.map { $0 + Int64(s.totals.eventsInserted) }),
+            database: .init(path: databasePath, events: s.baseEventCount.map {
+                $0 + Int64(s.totals.eventsInserted) - Int64(s.totals.eventsPruned)
+            }),
             pid: getpid(),
             version: Version.current,
             startedAt: ISO8601.string(from: startedAt),
             updatedAt: ISO8601.string(from: now)
         )
+    }
+
+    /// The database file plus its write-ahead log, as the file system sees them.
+    private func databaseBytes() -> Int64? {
+        func size(_ path: String) -> Int64? {
+            var info = stat()
+            return stat(path, &info) == 0 ? Int64(info.st_size) : nil
+        }
+        guard let main = size(databasePath) else { return nil }
+        return main + (size(databasePath + "-wal") ?? 0)
     }
 
     static func errorInfo(_ error: any Error, at date: Date) -> StatusSnapshot.ErrorInfo {

@@ -29,6 +29,8 @@ public struct StatusSnapshot: Sendable, Codable, Equatable {
         public var eventsInserted = 0
         public var eventsUpdated = 0
         public var eventsUnchanged = 0
+        /// Deleted by retention (`retention.days`).
+        public var eventsPruned = 0
         public var pagesFetched = 0
         public var requestsFailed = 0
     }

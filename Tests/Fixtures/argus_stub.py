@@ -66,6 +66,9 @@ POST /events/v1/aggregated/search   (header ``Argus-API-Key`` required)
   event is sent as the exact bytes pre-serialised for it (serialisation
   varies per event: ensure_ascii, spaced separators, "\\/" in uri, key order).
 
+GET /authentication/v1/session   200 with {"data":{"user":{...}}} for a valid
+  key, else the same 401 a search would get.
+
 Control API (no auth, JSON)
 ---------------------------
 POST /_control/faults          {"faults":[{...}, ...]} appended to a FIFO.
@@ -98,7 +101,9 @@ POST /_control/events          one of {"add":n} | {"update":n} |
                                late uses v = max - m (behind a cursor).
 GET  /_control/events          {"events":[<exact served bytes>...]} sorted by
                                (lastUpdatedTimestamp, id)
-POST /_control/api-key         {"key":"new"} and/or {"expired":true|false}
+POST /_control/api-key         {"key":"new"}, {"expired":true|false} and/or
+                               {"sourceDenied":true|false} (401 as from a
+                               network the key is not bound to)
 GET  /_control/requests        {"requests":[{"path","headers" (lower-cased),
                                "body" (parsed JSON or null),"status" (null if
                                no response was sent),"fault" (kind or null),
@@ -1079,6 +1084,7 @@ class StubState:
         self.factory = factory
         self.api_key = api_key
         self.key_expired = False
+        self.source_denied = False
         self.faults: list[dict] = []
         self.requests: list[dict] = []
 
@@ -1320,15 +1326,40 @@ class StubHandler(BaseHTTPRequestHandler):
         with self.state.lock:
             return self.state.mutate_tie(criteria, n)
 
+    def auth_failure(self, headers: dict) -> Answer | None:
+        """The 401 Argus gives for this request's key, or None when the key is accepted."""
+        with self.state.lock:
+            expired, key, denied = self.state.key_expired, self.state.api_key, self.state.source_denied
+        if headers.get("argus-api-key") != key:
+            return Answer(401, error_envelope(401, [message("Authentication failed")]))
+        if expired:
+            return Answer(401, error_envelope(401, [message("API key has expired")]))
+        if denied:
+            return Answer(401, error_envelope(401, [message(
+                "API key is not valid from this source network address")]))
+        return None
+
+    def session(self) -> None:
+        """GET /authentication/v1/session: who the key belongs to (200), or its 401."""
+        self.read_body()
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        failure = self.auth_failure(headers)
+        if failure is not None:
+            self.send_answer(failure)
+            return
+        user = {"id": 4711, "userName": "event-sync", "name": "Event sync service user",
+                "type": "user", "domain": {"id": 1, "name": "MNEMONIC"},
+                "customer": {"id": 1, "shortName": "mnemonic", "name": "mnemonic as"}}
+        body = {"responseCode": 200, "limit": 0, "offset": 0, "count": 0, "size": 0, "metaData": {},
+                "messages": [], "data": {"user": user, "sessionTimeout": 3600000}}
+        self.send_answer(Answer(200, json.dumps(body).encode()))
+
     def normal_answer(self, headers: dict, body: Any, body_ok: bool,
                       tamper: Callable[[list[bytes]], list[bytes]] | None = None) -> Answer:
         state = self.state
-        with state.lock:
-            expired, key = state.key_expired, state.api_key
-        if expired:
-            return Answer(401, error_envelope(401, [message("API key has expired")]))
-        if headers.get("argus-api-key") != key:
-            return Answer(401, error_envelope(401, [message("Authentication failed")]))
+        failure = self.auth_failure(headers)
+        if failure is not None:
+            return failure
         if not body_ok or not isinstance(body, dict):
             reason = body if not body_ok else "expected a JSON object"
             return Answer(400, error_envelope(400, [message(f"Invalid request body: {reason}")]))
@@ -1459,17 +1490,20 @@ class StubHandler(BaseHTTPRequestHandler):
         body = self.control_body()
         if body is None:
             return
-        key, expired = body.get("key"), body.get("expired")
+        key, expired, denied = body.get("key"), body.get("expired"), body.get("sourceDenied")
         if (key is not None and not isinstance(key, str)) or \
-                (expired is not None and not isinstance(expired, bool)):
-            self.send_json(400, {"error": "expected {\"key\": str} and/or {\"expired\": bool}"})
+                (expired is not None and not isinstance(expired, bool)) or \
+                (denied is not None and not isinstance(denied, bool)):
+            self.send_json(400, {"error": "expected {\"key\": str}, {\"expired\": bool}, {\"sourceDenied\": bool}"})
             return
         with self.state.lock:
             if key is not None:
                 self.state.api_key = key
             if expired is not None:
                 self.state.key_expired = expired
-            result = {"ok": True, "expired": self.state.key_expired}
+            if denied is not None:
+                self.state.source_denied = denied
+            result = {"ok": True, "expired": self.state.key_expired, "sourceDenied": self.state.source_denied}
         self.send_json(200, result)
 
     def ctl_get_requests(self) -> None:
@@ -1486,6 +1520,7 @@ class StubHandler(BaseHTTPRequestHandler):
 
 ROUTES: dict[tuple[str, str], Callable[[StubHandler], None]] = {
     ("POST", SEARCH_PATH): StubHandler.search,
+    ("GET", "/authentication/v1/session"): StubHandler.session,
     ("GET", "/_control/health"): StubHandler.ctl_health,
     ("GET", "/_control/events"): StubHandler.ctl_get_events,
     ("POST", "/_control/compare"): StubHandler.ctl_compare,

@@ -38,6 +38,7 @@ struct ConfigurationTests {
         #expect(c.databasePath == folder + "/db/events.db")
         #expect(c.statusPath == folder + "/db/events.db.status.json")
         #expect(c.staleAfter == 600)
+        #expect(c.sync.retention == nil && c.metricsPath == nil)
     }
 
     @Test("every key is read")
@@ -46,7 +47,8 @@ struct ConfigurationTests {
             {"api":{"baseURL":"http://127.0.0.1:8080/argus","apiKeyFile":"key.txt","requestTimeoutSeconds":5,"maxResponseBytes":2097152},
              "sync":{"startTimestamp":"2024-05-01T00:00:00Z","pageSize":250,"pollIntervalSeconds":30,"overlapSeconds":0,
                      "criteria":{"customer":["acme"],"minSeverity":"high","includeFlags":["ESTABLISHED"]}},
-             "database":{"path":"/tmp/x/events.db"},"status":{"path":"st.json","staleAfterSeconds":120}}
+             "database":{"path":"/tmp/x/events.db"},"status":{"path":"st.json","staleAfterSeconds":120},
+             "retention":{"days":30},"metrics":{"textfilePath":"metrics/argus.prom"}}
             """, environment: [:], files: ["key.txt": "  the-key \n"])
         #expect(c.apiKey.value == "the-key")
         #expect(c.requestTimeout == 5 && c.maxResponseBytes == 2_097_152)
@@ -54,6 +56,8 @@ struct ConfigurationTests {
         #expect(c.sync.pageSize == 250 && c.pollInterval == 30 && c.sync.overlap == 0)
         #expect(c.sync.criteria.map(\.key) == ["customer", "minSeverity", "includeFlags"])
         #expect(c.statusPath.hasSuffix("/st.json") && c.staleAfter == 120)
+        #expect(c.sync.retention == TimeInterval(30 * 86_400))
+        #expect(c.metricsPath?.hasSuffix("/metrics/argus.prom") == true && c.metricsPath?.hasPrefix("/") == true)
         #expect("\(c.apiKey)" == "<redacted>")
     }
 
@@ -104,6 +108,12 @@ struct ConfigurationTests {
         (#"{"api":{"baseURL":"https://a.b","apiKeyFile":"missing.key"},"database":{"path":"e.db"}}"#, "api.apiKeyFile"),
         (#"{"api":{"baseURL":"https://a.b"},"database":{"path":"argus.json/e.db"}}"#, "database.path"),
         (#"{"api":{"baseURL":"https://a.b"},"database":{"path":"e.db"},"status":{"path":"argus.json/s.json"}}"#, "status.path"),
+        (#"{"api":{"baseURL":"https://a.b"},"database":{"path":"e.db"},"retention":{"days":0}}"#, "retention.days must be between 1 and 36500"),
+        (#"{"api":{"baseURL":"https://a.b"},"database":{"path":"e.db"},"retention":{"days":"30"}}"#, "retention.days must be a number, got a string"),
+        (#"{"api":{"baseURL":"https://a.b"},"database":{"path":"e.db"},"retention":{"maxDays":3}}"#, "unknown key retention.maxDays"),
+        (#"{"api":{"baseURL":"https://a.b"},"database":{"path":"e.db"},"metrics":{"textfilePath":""}}"#, "metrics.textfilePath: must not be empty"),
+        (#"{"api":{"baseURL":"https://a.b"},"database":{"path":"e.db"},"metrics":{"textfilePath":"argus.json/m.prom"}}"#, "metrics.textfilePath"),
+        (#"{"api":{"baseURL":"https://a.b"},"database":{"path":"e.db"},"metrics":"m.prom"}"#, "metrics must be a JSON object"),
     ]
 
     @Test("each bad file is one line naming the key, and leaves nothing on disk", arguments: badCases)
