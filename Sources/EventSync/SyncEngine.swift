@@ -91,7 +91,7 @@ public actor SyncEngine {
             cursor = next.lastUpdatedTimestamp
             page = nextPage
         }
-        try upkeep(summary: &summary)
+        upkeep(summary: &summary)
         progress(.passFinished(summary))
         return summary
     }
@@ -157,33 +157,49 @@ public actor SyncEngine {
         progress(.pageCommitted(PageReport(events: page.events.count, counts: counts,
                                            checkpoint: newState.lastUpdatedTimestamp, full: full)))
         // Retention keeps pace with a catch-up one small batch per page.
-        summary.pruned += try pruneBatch()
+        summary.pruned += pruneBatch()
     }
 
     // MARK: - Upkeep
+    //
+    // Upkeep failures (most likely SQLITE_BUSY while someone holds a write lock on the file) are
+    // reported and left for the next pass: the events and the checkpoint are committed already,
+    // so they must not turn a good pass into a failed one.
 
     /// Deletes one batch of events older than the retention period; 0 when retention is off.
-    private func pruneBatch() throws -> Int {
+    private func pruneBatch() -> Int {
         guard let retention = settings.retention else { return 0 }
         let cutoff = clock.now().addingTimeInterval(-retention).epochMilliseconds
-        let deleted = try store.prune(updatedBefore: cutoff, limit: settings.pruneBatchSize)
-        if deleted > 0 { progress(.pruned(events: deleted, cutoff: cutoff)) }
-        return deleted
+        do {
+            let deleted = try store.prune(updatedBefore: cutoff, limit: settings.pruneBatchSize)
+            if deleted > 0 { progress(.pruned(events: deleted, cutoff: cutoff)) }
+            return deleted
+        } catch {
+            progress(.upkeepFailed(task: "retention", reason: "\(error)"))
+            return 0
+        }
     }
 
     /// At the end of a pass: the rest of the retention backlog (in batches), a non-blocking WAL
     /// checkpoint, and now and then fresh statistics for the query planner.
-    private func upkeep(summary: inout PassSummary) throws {
+    private func upkeep(summary: inout PassSummary) {
         while true {
-            let deleted = try pruneBatch()
+            let deleted = pruneBatch()
             summary.pruned += deleted
             if deleted < settings.pruneBatchSize { break }
         }
-        try store.checkpointWAL()
+        do {
+            try store.checkpointWAL()
+        } catch {
+            progress(.upkeepFailed(task: "WAL checkpoint", reason: "\(error)"))
+        }
         let now = clock.now()
-        if lastOptimized.map({ now.timeIntervalSince($0) >= settings.optimizeInterval }) ?? true {
+        guard lastOptimized.map({ now.timeIntervalSince($0) >= settings.optimizeInterval }) ?? true else { return }
+        do {
             try store.optimize()
             lastOptimized = now
+        } catch {
+            progress(.upkeepFailed(task: "PRAGMA optimize", reason: "\(error)"))
         }
     }
 

@@ -21,6 +21,8 @@ public enum SyncProgress: Sendable {
     case pageCommitted(PageReport)
     /// Retention deleted `events` events last updated before `cutoff` (epoch ms).
     case pruned(events: Int, cutoff: Int64)
+    /// Retention, a WAL checkpoint or `PRAGMA optimize` failed; tried again after the next pass.
+    case upkeepFailed(task: String, reason: String)
     case passFinished(PassSummary)
 }
 

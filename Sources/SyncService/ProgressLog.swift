@@ -28,6 +28,8 @@ struct ProgressLog: Sendable {
                 + (report.checkpoint.map { "; checkpoint \($0)" } ?? ""))
         case let .pruned(events, cutoff):
             logger.debug("retention: deleted \(events) events last updated before \(ISO8601.string(epochMilliseconds: cutoff))")
+        case let .upkeepFailed(task, reason):
+            logger.warning("database upkeep (\(task)) failed, will try again after the next pass: \(reason)")
         case let .passFinished(summary):
             let changed = summary.counts.inserted + summary.counts.updated
             logger.log(changed > 0 ? .info : .debug,

@@ -123,7 +123,7 @@ public final class StatusBoard: Sendable {
             update { $0.totals.eventsPruned += events }
         case .passFinished:
             update { $0.lastSuccess = now }
-        case .searchChanged, .readingTieGroup, .tieGroupRestarted:
+        case .searchChanged, .readingTieGroup, .tieGroupRestarted, .upkeepFailed:
             break
         }
     }

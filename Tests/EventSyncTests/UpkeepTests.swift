@@ -101,6 +101,34 @@ struct UpkeepTests {
         #expect(stored.count == 1 && stored[ids[7]]?.1 == h.server.events[ids[7]]?.json)
     }
 
+    @Test("a failing retention delete is reported and retried later; it never fails a pass that committed its events")
+    func upkeepFailureIsNotASyncFailure() async throws {
+        var h = try Harness(pageSize: 50)
+        defer { h.directory.remove() }
+        h.settings.retention = 86_400
+        let now = h.clock.now().epochMilliseconds
+        h.server.setClock(now - 3 * Self.day)
+        h.server.add(30)
+        h.server.setClock(now - 1000)
+        h.server.add(30)
+        let recorder = ProgressRecorder()
+        let engine = try h.engine(progress: recorder.record)
+        // Something else forbids deletes for now (as a lock held by another writer would).
+        let other = try Database(path: h.databasePath)
+        try other.execute("CREATE TRIGGER no_deletes BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'deletes are paused'); END")
+        let first = try await engine.syncPass()
+        #expect(first.counts.inserted == 60 && first.pruned == 0)
+        #expect(recorder.all.contains {
+            if case .upkeepFailed(let task, let reason) = $0 { task == "retention" && reason.contains("deletes are paused") } else { false }
+        })
+        #expect(try h.stored().count == 60)
+
+        try other.execute("DROP TRIGGER no_deletes")
+        let second = try await engine.syncPass()
+        #expect(second.pruned == 30)
+        #expect(try h.stored().count == 30)
+    }
+
     @Test("the write-ahead log stays bounded through a long catch-up")
     func walStaysBounded() async throws {
         let h = try Harness(pageSize: 500)
