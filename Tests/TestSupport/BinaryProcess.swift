@@ -8,10 +8,18 @@ public final class BinaryProcess: @unchecked Sendable {
     private let stdoutPath: String
     private let stderrPath: String
 
-    public init(_ arguments: [String], environment: [String: String] = [:], directory: TemporaryDirectory) throws {
+    /// - Parameter launcher: a command that execs the binary (given as the argument after it),
+    ///   e.g. `["/bin/sh", "-c", "umask 077; exec \"$@\"", "sh"]`; empty runs the binary directly.
+    public init(_ arguments: [String], environment: [String: String] = [:], directory: TemporaryDirectory,
+                launcher: [String] = []) throws {
         process = Process()
-        process.executableURL = URL(fileURLWithPath: StubServer.binaryPath)
-        process.arguments = arguments
+        if let executable = launcher.first {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = Array(launcher.dropFirst()) + [StubServer.binaryPath] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: StubServer.binaryPath)
+            process.arguments = arguments
+        }
         var env = ProcessInfo.processInfo.environment
         for name in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM", "ARGUS_API_KEY", "CREDENTIALS_DIRECTORY"] {
             env[name] = nil
