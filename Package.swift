@@ -32,7 +32,7 @@ let package = Package(
 
         // Test helpers shared by the suites: an in-memory Argus, a test clock, the stub server launcher.
         .target(name: "TestSupport", dependencies: ["ArgusAPI", "EventSync"], path: "Tests/TestSupport"),
-        .testTarget(name: "SQLiteKitTests", dependencies: ["SQLiteKit"]),
+        .testTarget(name: "SQLiteKitTests", dependencies: ["SQLiteKit", "TestSupport"]),
         .testTarget(name: "ArgusAPITests", dependencies: ["ArgusAPI"]),
         .testTarget(name: "EventSyncTests", dependencies: ["EventSync", "ArgusAPI", "SQLiteKit", "TestSupport"]),
         .testTarget(

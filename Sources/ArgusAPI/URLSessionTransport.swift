@@ -47,6 +47,12 @@ public final class URLSessionTransport: HTTPTransport {
                     task?.cancel()
                 }
                 task.resume()
+                // Cancelled before the exchange was registered: `onCancel` found nothing to
+                // fail, so fail it here rather than wait for the deadline.
+                if Task.isCancelled {
+                    delegate.fail(id, with: CancellationError())
+                    task.cancel()
+                }
             }
         } onCancel: {
             delegate.fail(id, with: CancellationError())

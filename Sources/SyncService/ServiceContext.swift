@@ -31,7 +31,9 @@ public struct ServiceContext: Sendable {
 
         if let metricsPath = configuration.metricsPath {
             try WritableLocation.createParent(of: metricsPath, key: "metrics.textfilePath")
+            StatusFile.removeStaleTemporaries(besides: metricsPath)
         }
+        StatusFile.removeStaleTemporaries(besides: configuration.statusPath)
         let board = StatusBoard(file: StatusFile(path: configuration.statusPath),
                                 metrics: configuration.metricsPath.map(MetricsFile.init(path:)),
                                 databasePath: configuration.databasePath,

@@ -63,13 +63,16 @@ public final class StatusBoard: Sendable {
         }
     }
 
-    /// Records a failure that did not come from a request (database, protocol, give-up).
+    /// Records the failure that ended a pass. Failed requests were counted as they happened;
+    /// a failure of another kind (the database, the paging contract) counts here.
     public func recordFailure(_ error: any Error) {
         let now = clock.now()
         update {
             $0.lastError = Self.errorInfo(error, at: now)
             if let api = (error as? ArgusAPIError) ?? (error as? SyncError)?.apiError {
                 $0.blockingFailure = !api.isRetryable
+            } else {
+                $0.consecutiveFailures += 1
             }
         }
     }

@@ -45,6 +45,20 @@ public struct StatusFile: Sendable {
         }
     }
 
+    /// Removes temporary files that an earlier process, killed between writing one and renaming
+    /// it, left beside `path` (`.NAME.PID.tmp`, PID not ours).
+    public static func removeStaleTemporaries(besides path: String) {
+        let folder = (path as NSString).deletingLastPathComponent
+        let prefix = ".\((path as NSString).lastPathComponent)."
+        let ours = ".\(getpid()).tmp"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") && !name.hasSuffix(ours) {
+            let middle = name.dropFirst(prefix.count).dropLast(4)
+            guard !middle.isEmpty, middle.allSatisfy(\.isNumber) else { continue }
+            unlink((folder as NSString).appendingPathComponent(name))
+        }
+    }
+
     /// Writes `data` to `path` by temporary file, fsync and rename.
     public static func writeAtomically(_ data: Data, to path: String, mode: mode_t) throws {
         let folder = (path as NSString).deletingLastPathComponent

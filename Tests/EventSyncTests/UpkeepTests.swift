@@ -22,7 +22,8 @@ struct UpkeepTests {
         // A reader on its own connection, as an analyst's sqlite3 would be, the whole time.
         let reading = LockedValue(true)
         let readerPath = h.databasePath
-        let reader = Task.detached { () -> (reads: Int, errors: [String]) in
+        // On a thread of its own: a blocking loop on the shared pool would starve other tests.
+        let reader = Task { try await onThread { () -> (reads: Int, errors: [String]) in
             var reads = 0
             var errors: [String] = []
             var connection: Database?
@@ -41,7 +42,7 @@ struct UpkeepTests {
                 usleep(2_000)
             }
             return (reads, errors)
-        }
+        } }
 
         var largestFile: Int64 = 0
         for dayIndex in 0..<8 {
@@ -65,7 +66,7 @@ struct UpkeepTests {
             #expect(try database.scalarInt("PRAGMA freelist_count") == 0)
         }
         reading.update { $0 = false }
-        let (reads, errors) = await reader.value
+        let (reads, errors) = try await reader.value
         #expect(errors.isEmpty, "reader errors: \(errors.prefix(3))")
         #expect(reads > 10)
 

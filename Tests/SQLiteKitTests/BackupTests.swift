@@ -1,6 +1,7 @@
 import Foundation
 import SQLiteKit
 import Testing
+import TestSupport
 
 @Suite("SQLite wrapper: online backup and incremental vacuum")
 struct BackupTests {
@@ -17,12 +18,14 @@ struct BackupTests {
         try setup.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, pair INTEGER NOT NULL, payload TEXT NOT NULL)")
 
         // The writer inserts rows two at a time in one transaction each: a consistent snapshot
-        // never holds an odd number of rows.
-        let writer = Task.detached { () throws -> Int in
+        // never holds an odd number of rows. It runs on a thread of its own, not on the shared
+        // pool that other tests' tasks need.
+        let stop = LockedValue(false)
+        let writer = Task { try await onThread { () throws -> Int in
             let db = try Database(path: source)
             let insert = try db.prepare("INSERT INTO t (pair, payload) VALUES (?1, ?2)")
             var pairs = 0
-            while !Task.isCancelled && pairs < 20_000 {
+            while !stop.value && pairs < 20_000 {
                 try db.transaction {
                     for _ in 0..<2 {
                         try insert.bind([.integer(Int64(pairs)), .text(String(repeating: "x", count: 200))])
@@ -33,12 +36,12 @@ struct BackupTests {
                 pairs += 1
             }
             return pairs
-        }
+        } }
         while try setup.scalarInt("SELECT count(*) FROM t") ?? 0 < 2000 { try await Task.sleep(nanoseconds: 5_000_000) }
         var options = Database.Options()
         options.readOnly = true
         try Database(path: source, options: options).backup(to: copy)
-        writer.cancel()
+        stop.update { $0 = true }
         let written = try await writer.value
 
         let backup = try Database(path: copy)

@@ -30,7 +30,7 @@ struct CookbookTests {
         #expect(queries.count == 10)
 
         // Events updated in the last hour, so "last 24 hours" and "this week" find some.
-        let stub = try StubServer(events: 4000, bigTie: 0, baseTime: Int64(Date().timeIntervalSince1970 * 1000) - 3_600_000)
+        let stub = try await StubServer.start(events: 4000, bigTie: 0, baseTime: Int64(Date().timeIntervalSince1970 * 1000) - 3_600_000)
         let directory = try TemporaryDirectory("cookbook")
         defer { directory.remove() }
         let config = try OperationsEndToEndTests.writeConfig(directory, stub: stub)

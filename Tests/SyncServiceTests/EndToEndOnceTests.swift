@@ -23,7 +23,7 @@ struct EndToEndOnceTests {
 
     @Test("100,000 events with ties and updates land exactly; a second run starts at the checkpoint minus the overlap")
     func fullCatchUp() async throws {
-        let stub = try StubServer(events: 100_000, bigTie: 2500)
+        let stub = try await StubServer.start(events: 100_000, bigTie: 2500)
         let directory = try TemporaryDirectory("e2e-once")
         defer { directory.remove() }
         let config = try Self.writeConfig(directory, stub: stub)
@@ -55,13 +55,17 @@ struct EndToEndOnceTests {
 
     @Test("faults on the wire are retried: 503 with Retry-After, truncated and short bodies, dropped connections, a hang past the deadline")
     func wireFaults() async throws {
-        let stub = try StubServer(events: 3000, bigTie: 1200)
+        let stub = try await StubServer.start(events: 3000, bigTie: 1200)
         let directory = try TemporaryDirectory("e2e-faults")
         defer { directory.remove() }
         let config = try Self.writeConfig(directory, stub: stub, extra: #","requestTimeoutSeconds":2"#)
+        // Two runs of five faults with one good answer between them: ten failures in a row would
+        // outlast `once`'s one-minute retry budget by chance (full jitter), which is not what
+        // this test is about. ("mutate" with n 0 answers normally.)
         try await stub.inject([
             ["kind": "status", "status": 503, "retryAfter": "1"], ["kind": "truncate"], ["kind": "short_body"],
-            ["kind": "drop"], ["kind": "hang", "seconds": 6], ["kind": "trickle", "seconds": 8], ["kind": "malformed"],
+            ["kind": "drop"], ["kind": "hang", "seconds": 6], ["kind": "mutate", "n": 0],
+            ["kind": "trickle", "seconds": 8], ["kind": "malformed"],
             ["kind": "not_envelope"], ["kind": "missing_fields"], ["kind": "status", "status": 502],
         ])
         let started = Date()
@@ -78,7 +82,7 @@ struct EndToEndOnceTests {
         (401, "authentication failed"), (403, "access denied"), (412, "search criteria rejected"),
     ])
     func permanentFailures(status: Int, text: String) async throws {
-        let stub = try StubServer(events: 100)
+        let stub = try await StubServer.start(events: 100)
         let directory = try TemporaryDirectory("e2e-auth")
         defer { directory.remove() }
         let config = try Self.writeConfig(directory, stub: stub)
@@ -97,7 +101,7 @@ struct EndToEndOnceTests {
 
     @Test("a wrong key is refused by the server and reported as an authentication failure")
     func wrongKey() async throws {
-        let stub = try StubServer(events: 10, apiKey: "right-key")
+        let stub = try await StubServer.start(events: 10, apiKey: "right-key")
         let directory = try TemporaryDirectory("e2e-key")
         defer { directory.remove() }
         let config = try Self.writeConfig(directory, stub: stub)
@@ -129,7 +133,7 @@ struct EndToEndOnceTests {
 
     @Test("a database from a newer release is refused with a clear error")
     func newerSchemaRefused() async throws {
-        let stub = try StubServer(events: 10)
+        let stub = try await StubServer.start(events: 10)
         let directory = try TemporaryDirectory("e2e-schema")
         defer { directory.remove() }
         let config = try Self.writeConfig(directory, stub: stub)

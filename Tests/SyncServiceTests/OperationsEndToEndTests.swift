@@ -32,7 +32,7 @@ struct OperationsEndToEndTests {
     @Test("check-config --online reports each failure distinctly, in one line, exit 1; a good key and search exit 0",
           arguments: KeyProblem.allCases)
     func onlineCheck(problem: KeyProblem) async throws {
-        let stub = try StubServer(events: 300)
+        let stub = try await StubServer.start(events: 300)
         let directory = try TemporaryDirectory("e2e-online")
         defer { directory.remove() }
         let https = stub.baseURL.replacingOccurrences(of: "http://", with: "https://")
@@ -76,7 +76,7 @@ struct OperationsEndToEndTests {
 
     @Test("an expired key is named as such in the status file's lastError.kind")
     func expiredKeyInStatus() async throws {
-        let stub = try StubServer(events: 50)
+        let stub = try await StubServer.start(events: 50)
         let directory = try TemporaryDirectory("e2e-expired")
         defer { directory.remove() }
         let config = try Self.writeConfig(directory, stub: stub)
@@ -93,7 +93,7 @@ struct OperationsEndToEndTests {
     @Test("the metrics file is written with the status file and agrees with it; retention prunes and is counted")
     func metricsMoveWithStatus() async throws {
         // Events updated 3 days ago and up to now: with one day of retention most are pruned.
-        let stub = try StubServer(events: 2000, bigTie: 0, baseTime: Int64(Date().timeIntervalSince1970 * 1000) - 3 * 86_400_000)
+        let stub = try await StubServer.start(events: 2000, bigTie: 0, baseTime: Int64(Date().timeIntervalSince1970 * 1000) - 3 * 86_400_000)
         let directory = try TemporaryDirectory("e2e-metrics")
         defer { directory.remove() }
         let config = try Self.writeConfig(directory, stub: stub,
@@ -128,7 +128,7 @@ struct OperationsEndToEndTests {
 
     @Test("backup makes an intact copy while run is writing")
     func backupWhileRunning() async throws {
-        let stub = try StubServer(events: 20_000, bigTie: 0)
+        let stub = try await StubServer.start(events: 20_000, bigTie: 0)
         let directory = try TemporaryDirectory("e2e-backup")
         defer { directory.remove() }
         let config = try Self.writeConfig(directory, stub: stub)

@@ -9,7 +9,7 @@ let statusKeys: Set<String> = [
     "state", "healthy", "checkpoint", "lagSeconds", "lastSuccessAt", "lastAttemptAt", "nextAttemptAt", "lastError",
     "consecutiveFailures", "totals", "database", "pid", "version", "startedAt", "updatedAt",
 ]
-let totalsKeys: Set<String> = ["eventsInserted", "eventsUpdated", "eventsUnchanged", "pagesFetched", "requestsFailed"]
+let totalsKeys: Set<String> = ["eventsInserted", "eventsUpdated", "eventsUnchanged", "eventsPruned", "pagesFetched", "requestsFailed"]
 let errorKeys: Set<String> = ["at", "message", "httpStatus", "kind"]
 
 /// The status file parsed as plain JSON (so missing keys and explicit nulls can be told apart).
@@ -218,15 +218,7 @@ func timeUntil(timeout: TimeInterval, _ condition: () async throws -> Bool) asyn
     return try await eventually(timeout: timeout, condition) ? Date().timeIntervalSince(started) : nil
 }
 
-/// Runs blocking work on a thread of its own, so that it does not hold one of the few threads
-/// of the shared pool that the in-process daemon tests need.
-func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try work() }) }.start()
-    }
-}
-
 /// Starts the stub server off the shared pool (its start-up blocks reading its first line).
 func startStub(events: Int, bigTie: Int, apiKey: String = "test-key") async throws -> StubServer {
-    try await onThread { try StubServer(events: events, bigTie: bigTie, apiKey: apiKey) }
+    try await StubServer.start(events: events, bigTie: bigTie, apiKey: apiKey)
 }

@@ -60,6 +60,15 @@ public final class StubServer: @unchecked Sendable {
         self.port = port
     }
 
+    /// Starts the stub on a thread of its own: start-up blocks until it listens (seconds for
+    /// 100,000 events), which must not hold a thread of the shared pool.
+    public static func start(events: Int = 1000, bigTie: Int = 2500, updates: Int? = nil, seed: Int = 1,
+                             apiKey: String = "test-key", baseTime: Int64? = nil) async throws -> StubServer {
+        try await onThread {
+            try StubServer(events: events, bigTie: bigTie, updates: updates, seed: seed, apiKey: apiKey, baseTime: baseTime)
+        }
+    }
+
     deinit { stop() }
 
     /// Stops the stub: closing its stdin makes it exit (`--exit-on-stdin-eof`); SIGKILL if not.
