@@ -35,9 +35,6 @@ public struct AggregatedEvent: Sendable, Equatable {
     public var uri: String?
     public var locationName: String?
     public var associatedCaseID: Int64?
-    /// Byte ranges of the `flags` array and `properties` object, stored as JSON text.
-    public var flagsRange: Range<Int>?
-    public var propertiesRange: Range<Int>?
 
     public init(jsonRange: Range<Int>, id: String, lastUpdatedTimestamp: Int64) {
         self.jsonRange = jsonRange

@@ -200,10 +200,6 @@ public enum EnvelopeDecoder {
                     if reader.key(key, is: "id") { event.associatedCaseID = try reader.readOptionalInt64() }
                     else { try reader.skipValue() }
                 }
-            case 5 where reader.key(key, is: "flags"):
-                event.flagsRange = try reader.readOptionalRawContainer()
-            case 10 where reader.key(key, is: "properties"):
-                event.propertiesRange = try reader.readOptionalRawContainer()
             default:
                 try reader.skipValue()
             }

@@ -8,8 +8,9 @@ import Foundation
 /// - the next cursor is the highest `lastUpdatedTimestamp` in a full page, so the events at that
 ///   timestamp come back and no event sharing it is lost at a page boundary;
 /// - a page that holds nothing but the cursor's timestamp is a tie group at least a page long:
-///   it is read in one response with the API's largest limit, and only when even that is full,
-///   in offset windows that overlap so an event updated mid-read cannot shift another past us;
+///   it is read in one response with a larger limit (`SyncSettings.tieGroupLimit`), and only
+///   when even that is full, in offset windows that overlap so an event updated mid-read cannot
+///   shift another past us;
 /// - a page shorter than its limit ends the pass (the server's `count` is never trusted);
 /// - `startTimestamp` stays the configured lower bound on event time, never the cursor.
 public actor SyncEngine {
@@ -72,7 +73,7 @@ public actor SyncEngine {
                     throw SyncError.protocolViolation(
                         "asked for lastUpdatedTimestamp >= \(cursor), got a full page of older events")
                 }
-                let reused = query.limit >= settings.maxLimit ? page : nil
+                let reused = query.limit >= settings.tieGroupLimit ? page : nil
                 let end = try await readTieGroup(at: cursor, firstWindow: reused, state: &state, summary: &summary)
                 guard end.full else { break }
                 cursor = end.maxTimestamp
@@ -102,8 +103,8 @@ public actor SyncEngine {
         at timestamp: Int64, firstWindow: SearchPage?, state: inout Checkpoint, summary: inout PassSummary
     ) async throws -> (maxTimestamp: Int64, full: Bool) {
         progress(.readingTieGroup(timestamp: timestamp))
-        let limit = settings.maxLimit
-        let step = max(1, limit - settings.tieWindowOverlap)
+        let limit = settings.tieGroupLimit
+        let step = max(1, limit - settings.effectiveTieWindowOverlap)
         var restarts = 0
         var reusable = firstWindow
         restart: while true {

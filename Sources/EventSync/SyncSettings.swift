@@ -12,11 +12,19 @@ public struct SyncSettings: Sendable {
     public var pageSize: Int = 1000
     /// Each pass starts this far behind the checkpoint, to catch events indexed late.
     public var overlap: TimeInterval = 60
-    /// The largest `limit` the API accepts; tie groups are read with it.
+    /// The largest `limit` the API accepts.
     public var maxLimit: Int = 10_000
     /// How many events consecutive offset windows of a huge tie group share, so that events
     /// leaving the group while it is read (being updated) cannot shift one past us unseen.
     public var tieWindowOverlap: Int = 1000
+
+    /// The `limit` a tie group that fills a page is read with: four pages (at least 1000, at
+    /// most the API's largest), so most groups come in one response while memory stays bounded
+    /// by a few pages of the configured size. Larger groups are read in offset windows.
+    public var tieGroupLimit: Int { min(maxLimit, max(4 * pageSize, 1000)) }
+
+    /// The overlap of tie-group windows, at most a quarter of a window so each one moves on.
+    var effectiveTieWindowOverlap: Int { min(tieWindowOverlap, tieGroupLimit / 4) }
     /// How often a huge tie group is re-read from its start when it shifted more than
     /// `tieWindowOverlap` between two windows, before the pass fails (and is retried later).
     public var maxTieRestarts: Int = 5

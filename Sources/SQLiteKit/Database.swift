@@ -24,6 +24,12 @@ public final class Database {
         /// with `PRAGMA incremental_vacuum`. It only takes on a file with no tables yet, and must
         /// come before WAL mode is set (https://sqlite.org/pragma.html#pragma_auto_vacuum).
         public var incrementalVacuum = false
+        /// The page size of a new file (`PRAGMA page_size`; https://sqlite.org/pragma.html#pragma_page_size).
+        /// Rows that are a good part of the default 4 KiB waste half of each page; it cannot
+        /// change once the file is in WAL mode, so it is set before that.
+        public var pageSize: Int?
+        /// The page cache of this connection, in KiB (`PRAGMA cache_size = -N`).
+        public var cacheSizeKiB: Int?
 
         public init() {}
     }
@@ -49,9 +55,12 @@ public final class Database {
         self.path = path
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, options.busyTimeoutMilliseconds)
-        if options.incrementalVacuum && !options.readOnly {
-            try execute("PRAGMA auto_vacuum = INCREMENTAL")
+        if !options.readOnly {
+            // Both only take on a new file, and only in this order, before WAL mode.
+            if let pageSize = options.pageSize { try execute("PRAGMA page_size = \(pageSize)") }
+            if options.incrementalVacuum { try execute("PRAGMA auto_vacuum = INCREMENTAL") }
         }
+        if let cacheSize = options.cacheSizeKiB { try execute("PRAGMA cache_size = -\(cacheSize)") }
         // In-memory and temporary databases have no file to keep a write-ahead log beside.
         if options.walMode && !options.readOnly && path != ":memory:" && !path.isEmpty {
             // journal_mode answers the mode actually in force; anything but "wal" means the

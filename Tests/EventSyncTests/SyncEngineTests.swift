@@ -47,8 +47,10 @@ struct SyncEngineTests {
         h.server.add(120)
         try await h.engine().syncPass()
         #expect(try h.mirrorsServer())
-        // The group was fetched with the API's largest limit, not with growing offsets.
-        #expect(h.server.requests.contains { $0.limit == 10_000 && $0.offset == 0 })
+        // The group was fetched in one response with the tie-group limit, not with growing offsets.
+        #expect(h.settings.tieGroupLimit == 1000)
+        #expect(h.server.requests.contains { $0.limit == h.settings.tieGroupLimit && $0.offset == 0 })
+        #expect(!h.server.requests.contains { $0.offset > 0 })
     }
 
     @Test("a tie group larger than the API's largest limit is read in overlapping offset windows")

@@ -58,14 +58,18 @@ struct BackupTests {
         #expect(throws: SQLiteError.self) { try source.backup(to: "/nonexistent-folder-\(UUID().uuidString)/copy.db") }
     }
 
-    @Test("incremental vacuum is set on new files before WAL, and gives deleted pages back")
+    @Test("page size and incremental vacuum are set on new files before WAL; incremental vacuum gives deleted pages back")
     func incrementalVacuum() throws {
         let path = temporaryPath("vacuum")
         defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
         var options = Database.Options()
         options.incrementalVacuum = true
+        options.pageSize = 16_384
+        options.cacheSizeKiB = 2048
         let db = try Database(path: path, options: options)
         #expect(try db.scalarInt("PRAGMA auto_vacuum") == 2)
+        #expect(try db.scalarInt("PRAGMA page_size") == 16_384)
+        #expect(try db.scalarInt("PRAGMA cache_size") == -2048)
         #expect(try db.scalarString("PRAGMA journal_mode") == "wal")
         try db.execute("CREATE TABLE t (v TEXT)")
         try db.transaction {

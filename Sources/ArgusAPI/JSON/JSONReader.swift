@@ -286,14 +286,6 @@ public struct JSONReader {
         return decode(try readString())
     }
 
-    /// The range of an object or array value, for columns that store JSON text (flags,
-    /// properties); nil for null or another kind.
-    public mutating func readOptionalRawContainer() throws(JSONSyntaxError) -> Range<Int>? {
-        let kind = try peekKind()
-        let range = try skipValue()
-        return kind == .object || kind == .array ? range : nil
-    }
-
     /// Parses an integer token (no fraction, no exponent, fits in Int64).
     public func parseInt64(_ range: Range<Int>) -> Int64? {
         var index = range.lowerBound

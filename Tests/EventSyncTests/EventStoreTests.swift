@@ -1,0 +1,32 @@
+import ArgusAPI
+import EventSync
+import Foundation
+import SQLiteKit
+import Testing
+import TestSupport
+
+@Suite("Event store: columns")
+struct EventStoreTests {
+    @Test("flags and properties read as JSON text computed from the stored event; other kinds read as NULL")
+    func jsonColumns() throws {
+        let directory = try TemporaryDirectory("store")
+        defer { directory.remove() }
+        let store = try EventStore(path: directory.file("events.db"))
+        let first = #"{"id":"AGGR/1/1/a","lastUpdatedTimestamp":5,"flags":[ "ESTABLISHED", "NOTIFIED" ],"properties":{ "engine.name" : "suricata", "note":"a\nb" }}"#
+        let second = #"{"id":"AGGR/1/1/b","lastUpdatedTimestamp":6,"flags":null,"properties":"not an object"}"#
+        let page = try EnvelopeDecoder.decodeSearchPage(Data(#"{"data":[\#(first),\#(second)]}"#.utf8))
+        let counts = try store.apply(page.events, of: page,
+                                     checkpoint: Checkpoint(lastUpdatedTimestamp: 6, startTimestamp: 0, searchFingerprint: "f"), now: Date())
+        #expect(counts.inserted == 2)
+
+        let rows = try store.database.query("SELECT flags, properties, json_extract(properties, '$.\"engine.name\"'), json FROM events ORDER BY id")
+        #expect(rows[0][0] == .text(#"["ESTABLISHED","NOTIFIED"]"#))
+        #expect(rows[0][2] == .text("suricata"))
+        guard case .text(let properties) = rows[0][1] else { Issue.record("no properties text"); return }
+        let parsed = try JSONValue.parse(Data(properties.utf8))
+        #expect(parsed == .object([("engine.name", .string("suricata")), ("note", .string("a\nb"))]))
+        // The stored event stays byte for byte what was received.
+        #expect(rows[0][3] == .text(first))
+        #expect(rows[1][0] == .null && rows[1][1] == .null && rows[1][3] == .text(second))
+    }
+}
