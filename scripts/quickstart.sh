@@ -9,7 +9,10 @@ bash scripts/setup.sh
 swift build -c release
 binary=.build/release/argus-event-sync
 
-python3 Tests/Fixtures/argus_stub.py --port 8765 --events "${EVENTS:-20000}" --exit-on-stdin-eof < <(sleep 3600) &
+mkdir -p demo
+# Its output goes to a file: a background process holding this script's stdout would keep a
+# pipe reading it (`quickstart.sh | tail`) open after the script ends.
+python3 Tests/Fixtures/argus_stub.py --port 8765 --events "${EVENTS:-20000}" > demo/stub.log 2>&1 < /dev/null &
 stub=$!
 trap 'kill $stub 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
