@@ -24,8 +24,15 @@ enum BackupCommand {
         }
         do {
             try WritableLocation.check(key: "--to", path: target)
+        } catch let error as ConfigError {
+            if case .unwritable(_, _, let reason) = error {
+                CLI.printError("backup: \(target) cannot be written: \(reason)")
+            } else {
+                CLI.printError("backup: \(error)")
+            }
+            return 2
         } catch {
-            CLI.printError("backup: \(target) cannot be written: \(error)")
+            CLI.printError("backup: \(error)")
             return 2
         }
         // Built beside the target, so the final rename is atomic and a failed copy leaves nothing.
