@@ -18,10 +18,10 @@ public struct SyncSettings: Sendable {
     /// leaving the group while it is read (being updated) cannot shift one past us unseen.
     public var tieWindowOverlap: Int = 1000
 
-    /// The `limit` a tie group that fills a page is read with: four pages (at least 1000, at
+    /// The `limit` a tie group that fills a page is read with: three pages (at least 1000, at
     /// most the API's largest), so most groups come in one response while memory stays bounded
     /// by a few pages of the configured size. Larger groups are read in offset windows.
-    public var tieGroupLimit: Int { min(maxLimit, max(4 * pageSize, 1000)) }
+    public var tieGroupLimit: Int { min(maxLimit, max(3 * pageSize, 1000)) }
 
     /// The overlap of tie-group windows, at most a quarter of a window so each one moves on.
     var effectiveTieWindowOverlap: Int { min(tieWindowOverlap, tieGroupLimit / 4) }
