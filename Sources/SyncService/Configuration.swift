@@ -74,6 +74,12 @@ public struct Configuration: Sendable {
         return try reader.statusLocation()
     }
 
+    /// The Argus client this configuration describes, over URLSession unless `transport` is given.
+    func makeClient(transport: (any HTTPTransport)?, now: @escaping @Sendable () -> Date = Date.init) -> ArgusClient {
+        ArgusClient(baseURL: baseURL, apiKey: apiKey.value, transport: transport ?? URLSessionTransport(),
+                    requestTimeout: requestTimeout, maxResponseBytes: maxResponseBytes, userAgent: Version.userAgent, now: now)
+    }
+
     /// The database's path, read without the API key (a backup needs none).
     public static func databaseLocation(configPath: String) throws -> String {
         try reader(path: configPath, environment: [:]).databaseLocation()

@@ -8,10 +8,7 @@ import Foundation
 /// Exit 0 when both succeed, 1 with a one-line reason otherwise.
 enum OnlineCheck {
     static func run(_ configuration: Configuration, transport: (any HTTPTransport)?, now: Date = Date()) async -> Int32 {
-        let client = ArgusClient(
-            baseURL: configuration.baseURL, apiKey: configuration.apiKey.value, transport: transport ?? URLSessionTransport(),
-            requestTimeout: configuration.requestTimeout, maxResponseBytes: configuration.maxResponseBytes,
-            userAgent: Version.userAgent)
+        let client = configuration.makeClient(transport: transport)
 
         do {
             let session = try await client.session()

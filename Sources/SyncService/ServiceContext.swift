@@ -40,10 +40,7 @@ public struct ServiceContext: Sendable {
                                 staleAfter: configuration.staleAfter, clock: clock, logger: logger, onUpdate: onStatus)
         board.seed(checkpoint: checkpoint?.lastUpdatedTimestamp, eventCount: eventCount)
 
-        let client = ArgusClient(
-            baseURL: configuration.baseURL, apiKey: configuration.apiKey.value, transport: transport ?? URLSessionTransport(),
-            requestTimeout: configuration.requestTimeout, maxResponseBytes: configuration.maxResponseBytes,
-            userAgent: Version.userAgent, now: { clock.now() })
+        let client = configuration.makeClient(transport: transport, now: { clock.now() })
         let progressLog = ProgressLog(logger: logger)
         // Every report is a sign of life; the next one is due within a request's timeout
         // (plus time for a commit), or after a retry's delay.
