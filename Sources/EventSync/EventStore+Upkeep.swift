@@ -1,8 +1,7 @@
-import Foundation
 import SQLiteKit
 
 /// Keeping the database in shape for months of running: retention, statistics for the query
-/// planner, a bounded write-ahead log, and what the metrics report about the file.
+/// planner, and a bounded write-ahead log.
 extension EventStore {
     /// Deletes at most `limit` events last updated before `cutoff` (epoch ms), oldest first, in
     /// one short transaction, then returns the freed pages to the file system.
@@ -39,14 +38,5 @@ extension EventStore {
     /// (PASSIVE), so the log can be reset and truncated at the next write.
     public func checkpointWAL() throws {
         _ = try database.query("PRAGMA wal_checkpoint(PASSIVE)")
-    }
-
-    /// Bytes of the database file and of its write-ahead log.
-    public func fileSizes() throws -> (database: Int64, wal: Int64) {
-        let pages = try database.scalarInt("PRAGMA page_count") ?? 0
-        let pageSize = try database.scalarInt("PRAGMA page_size") ?? 0
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path + "-wal")
-        let wal = (attributes?[.size] as? NSNumber)?.int64Value ?? 0
-        return (pages * pageSize, wal)
     }
 }
