@@ -65,6 +65,7 @@ public actor SyncEngine {
 
         var query = makeQuery(state, cursor: cursor, limit: settings.pageSize, bulk: false)
         var page = try await fetch(query)
+        let backfill = try startBackfillIfEmpty(catchingUp: page.events.count >= query.limit)
         while true {
             let full = page.events.count >= query.limit
             let maxTimestamp = page.maxLastUpdatedTimestamp ?? cursor
@@ -92,6 +93,7 @@ public actor SyncEngine {
             cursor = next.lastUpdatedTimestamp
             page = nextPage
         }
+        if backfill { try buildQueryIndexes() }
         upkeep(summary: &summary)
         progress(.passFinished(summary))
         return summary
@@ -159,6 +161,27 @@ public actor SyncEngine {
                                            checkpoint: newState.lastUpdatedTimestamp, full: full)))
         // Retention keeps pace with a catch-up one small batch per page.
         summary.pruned += pruneBatch()
+    }
+
+    // MARK: - Backfill
+
+    /// Whether this pass loads without the query indexes: it does when a previous backfill left
+    /// them missing, or when a catch-up (a full first page) starts on an empty table and
+    /// `settings.deferQueryIndexes` allows dropping them (`EventStore+QueryIndexes.swift`).
+    private func startBackfillIfEmpty(catchingUp: Bool) throws -> Bool {
+        if try !store.missingQueryIndexes().isEmpty { return true }
+        guard settings.deferQueryIndexes, catchingUp, try store.deferQueryIndexes() else { return false }
+        progress(.queryIndexesDeferred)
+        return true
+    }
+
+    /// Builds the query indexes a backfill left out, once it has reached the present.
+    private func buildQueryIndexes() throws {
+        for name in try store.missingQueryIndexes() {
+            let started = clock.now()
+            try store.buildQueryIndex(name)
+            progress(.queryIndexBuilt(name: name, duration: clock.now().timeIntervalSince(started)))
+        }
     }
 
     // MARK: - Upkeep

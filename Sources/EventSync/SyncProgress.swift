@@ -19,6 +19,10 @@ public enum SyncProgress: Sendable {
     case tieGroupRestarted(timestamp: Int64, restart: Int)
     /// A page and the checkpoint were committed.
     case pageCommitted(PageReport)
+    /// A catch-up into an empty database began: the query indexes are built when it ends.
+    case queryIndexesDeferred
+    /// The backfill reached the present and built the query index `name`; `duration` in seconds.
+    case queryIndexBuilt(name: String, duration: TimeInterval)
     /// Retention deleted `events` events last updated before `cutoff` (epoch ms).
     case pruned(events: Int, cutoff: Int64)
     /// Retention, a WAL checkpoint or `PRAGMA optimize` failed; tried again after the next pass.

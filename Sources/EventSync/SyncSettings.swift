@@ -32,6 +32,9 @@ public struct SyncSettings: Sendable {
     public var retention: TimeInterval?
     /// Events deleted per retention transaction: small, so no write lock is held for long.
     public var pruneBatchSize: Int = 1000
+    /// Whether a catch-up into an empty database builds the query indexes once at its end
+    /// rather than row by row (queries meanwhile are slower; the load costs half the CPU).
+    public var deferQueryIndexes = true
     /// How often the query planner's statistics are refreshed (`PRAGMA optimize`).
     public var optimizeInterval: TimeInterval = 6 * 3600
 

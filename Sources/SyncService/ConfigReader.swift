@@ -36,6 +36,7 @@ struct ConfigReader {
         settings.pageSize = try integer("sync.pageSize", in: 1...10_000) ?? 1000
         settings.overlap = try seconds("sync.overlapSeconds", in: 0...86_400) ?? 60
         settings.retention = try seconds("retention.days", in: 1...36_500).map { $0 * 86_400 }
+        settings.deferQueryIndexes = try boolean("database.deferIndexesDuringBackfill") ?? true
 
         // database, status
         let databasePath = try self.databasePath()
@@ -116,6 +117,14 @@ struct ConfigReader {
             throw ConfigError.wrongType(key: key, expected: "a string", got: value.typeName)
         }
         return text
+    }
+
+    private func boolean(_ key: String) throws -> Bool? {
+        guard let value = value(key) else { return nil }
+        guard case .bool(let flag) = value else {
+            throw ConfigError.wrongType(key: key, expected: "true or false", got: value.typeName)
+        }
+        return flag
     }
 
     private func number(_ key: String) throws -> (text: String, value: Double)? {

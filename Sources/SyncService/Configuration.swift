@@ -33,7 +33,7 @@ public struct Configuration: Sendable {
     static let knownKeys: [String: Set<String>] = [
         "api": ["baseURL", "apiKeyFile", "requestTimeoutSeconds", "maxResponseBytes"],
         "sync": ["startTimestamp", "pageSize", "pollIntervalSeconds", "overlapSeconds", "criteria"],
-        "database": ["path"],
+        "database": ["path", "deferIndexesDuringBackfill"],
         "status": ["path", "staleAfterSeconds"],
         "retention": ["days"],
         "metrics": ["textfilePath"],

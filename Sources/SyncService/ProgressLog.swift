@@ -26,6 +26,10 @@ struct ProgressLog: Sendable {
         case let .pageCommitted(report):
             logger.debug("page: \(report.events) events, \(report.counts.inserted) new, \(report.counts.updated) updated, \(report.counts.unchanged) unchanged"
                 + (report.checkpoint.map { "; checkpoint \($0)" } ?? ""))
+        case .queryIndexesDeferred:
+            logger.info("catching up into an empty database: the query indexes are built once it reaches the present (queries are slower until then)")
+        case let .queryIndexBuilt(name, duration):
+            logger.info("backfill done: built index \(name) in \(String(format: "%.1f", duration)) s")
         case let .pruned(events, cutoff):
             logger.debug("retention: deleted \(events) events last updated before \(ISO8601.string(epochMilliseconds: cutoff))")
         case let .upkeepFailed(task, reason):

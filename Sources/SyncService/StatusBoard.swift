@@ -126,7 +126,7 @@ public final class StatusBoard: Sendable {
             update { $0.totals.eventsPruned += events }
         case .passFinished:
             update { $0.lastSuccess = now }
-        case .searchChanged, .readingTieGroup, .tieGroupRestarted, .upkeepFailed:
+        case .searchChanged, .readingTieGroup, .tieGroupRestarted, .upkeepFailed, .queryIndexesDeferred, .queryIndexBuilt:
             break
         }
     }

@@ -39,6 +39,7 @@ struct ConfigurationTests {
         #expect(c.statusPath == folder + "/db/events.db.status.json")
         #expect(c.staleAfter == 600)
         #expect(c.sync.retention == nil && c.metricsPath == nil)
+        #expect(c.sync.deferQueryIndexes)
     }
 
     @Test("every key is read")
@@ -47,7 +48,7 @@ struct ConfigurationTests {
             {"api":{"baseURL":"http://127.0.0.1:8080/argus","apiKeyFile":"key.txt","requestTimeoutSeconds":5,"maxResponseBytes":2097152},
              "sync":{"startTimestamp":"2024-05-01T00:00:00Z","pageSize":250,"pollIntervalSeconds":30,"overlapSeconds":0,
                      "criteria":{"customer":["acme"],"minSeverity":"high","includeFlags":["ESTABLISHED"]}},
-             "database":{"path":"/tmp/x/events.db"},"status":{"path":"st.json","staleAfterSeconds":120},
+             "database":{"path":"/tmp/x/events.db","deferIndexesDuringBackfill":false},"status":{"path":"st.json","staleAfterSeconds":120},
              "retention":{"days":30},"metrics":{"textfilePath":"metrics/argus.prom"}}
             """, environment: [:], files: ["key.txt": "  the-key \n"])
         #expect(c.apiKey.value == "the-key")
@@ -57,6 +58,7 @@ struct ConfigurationTests {
         #expect(c.sync.criteria.map(\.key) == ["customer", "minSeverity", "includeFlags"])
         #expect(c.statusPath.hasSuffix("/st.json") && c.staleAfter == 120)
         #expect(c.sync.retention == TimeInterval(30 * 86_400))
+        #expect(!c.sync.deferQueryIndexes)
         #expect(c.metricsPath?.hasSuffix("/metrics/argus.prom") == true && c.metricsPath?.hasPrefix("/") == true)
         #expect("\(c.apiKey)" == "<redacted>")
     }
@@ -111,6 +113,8 @@ struct ConfigurationTests {
         (#"{"api":{"baseURL":"https://a.b"},"database":{"path":"e.db"},"retention":{"days":0}}"#, "retention.days must be between 1 and 36500"),
         (#"{"api":{"baseURL":"https://a.b"},"database":{"path":"e.db"},"retention":{"days":"30"}}"#, "retention.days must be a number, got a string"),
         (#"{"api":{"baseURL":"https://a.b"},"database":{"path":"e.db"},"retention":{"maxDays":3}}"#, "unknown key retention.maxDays"),
+        (#"{"api":{"baseURL":"https://a.b"},"database":{"path":"e.db","deferIndexesDuringBackfill":"no"}}"#,
+         "database.deferIndexesDuringBackfill must be true or false, got a string"),
         (#"{"api":{"baseURL":"https://a.b"},"database":{"path":"e.db"},"metrics":{"textfilePath":""}}"#, "metrics.textfilePath: must not be empty"),
         (#"{"api":{"baseURL":"https://a.b"},"database":{"path":"e.db"},"metrics":{"textfilePath":"argus.json/m.prom"}}"#, "metrics.textfilePath"),
         (#"{"api":{"baseURL":"https://a.b"},"database":{"path":"e.db"},"metrics":"m.prom"}"#, "metrics must be a JSON object"),

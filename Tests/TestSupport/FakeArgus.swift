@@ -7,6 +7,8 @@ import Synchronization
 /// order, limit/offset, only the latest version of each event) and scriptable faults.
 public final class FakeArgus: HTTPTransport {
     public enum Fault: Sendable {
+        /// Answer normally (to place a later fault at a given request).
+        case answerNormally
         /// Answer with this status and an Argus error envelope.
         case status(Int, retryAfter: String? = nil, message: String? = nil)
         /// A 200 whose body is cut in half.
