@@ -34,9 +34,17 @@ public final class Database {
         public init() {}
     }
 
+    /// Process-wide SQLite settings, applied once before the first connection is opened (they
+    /// are refused, harmlessly, if something else in the process opened one first).
+    private static let configureLibrary: Void = {
+        // Nothing reads sqlite3_memory_used(), and keeping it costs a global mutex per malloc.
+        _ = argus_sqlite3_disable_memstatus()
+    }()
+
     /// Opens (and, unless `options.create` is false, creates) the database at `path`.
     /// - Throws: `SQLiteError` with SQLite's reason (unwritable folder, not a database, ...).
     public init(path: String, options: Options = Options()) throws {
+        _ = Self.configureLibrary
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         if options.readOnly {
             flags |= SQLITE_OPEN_READONLY
