@@ -20,7 +20,7 @@
 #                     is missing, unless SKIP_SETUP=1, and skips the profile when perf cannot
 #                     sample here)
 #   BINARY=PATH       use this argus-event-sync instead of building .build/release/argus-event-sync
-#   SKIP_BUILD=1      do not run `swift build -c release` (use the existing binary)
+#   SKIP_BUILD=1      do not run `swift build -c release --static-swift-stdlib` (use the existing binary)
 #   SKIP_SETUP=1      do not run scripts/setup.sh / apt-get for missing Debian packages
 #   PYTHON=python3    the interpreter for the stub, the driver and the venv
 #   WORK=Benchmarks/work  databases, logs and results (results.md, results.json)
@@ -59,8 +59,8 @@ if [[ -z "${BINARY:-}" ]]; then
         bash scripts/setup.sh
     fi
     if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-        echo "run.sh: swift build -c release" >&2
-        swift build -c release
+        echo "run.sh: swift build -c release --static-swift-stdlib" >&2
+        swift build -c release --static-swift-stdlib
     fi
     export BINARY="$root/.build/release/argus-event-sync"
 fi

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-swift build -c release
+swift build -c release --static-swift-stdlib
 binary=.build/release/argus-event-sync
 
 mkdir -p demo

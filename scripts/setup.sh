@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libsqlite3-dev pkg-config sqlite3 python3 systemd)
+# libcurl4-openssl-dev: the release binary links Foundation statically (--static-swift-stdlib),
+# and FoundationNetworking's static library links libcurl by its development name.
+packages=(libsqlite3-dev libcurl4-openssl-dev pkg-config sqlite3 python3 systemd)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
