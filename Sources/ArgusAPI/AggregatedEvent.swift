@@ -44,7 +44,7 @@ public struct AggregatedEvent: Sendable, Equatable {
 
     /// The event type: the first segment of the id ("AGGR/1700000000000/1/42" → "AGGR").
     public var type: String {
-        id.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? id
+        id.firstIndex(of: "/").map { String(id[..<$0]) } ?? id
     }
 
     /// Severity as a sortable number: 1 low, 2 medium, 3 high, 4 critical; nil otherwise.

@@ -28,6 +28,26 @@ struct JSONReaderTests {
         #expect(throws: JSONSyntaxError.self) { try JSONValue.parse(Data(bytes)) }
     }
 
+    @Test("a quote, escape, control or non-ASCII byte is found wherever it lies in an 8-byte word")
+    func specialBytePositions() throws {
+        for before in 0..<20 {
+            for after in [0, 1, 7, 8, 9] {
+                let a = String(repeating: "a", count: before), b = String(repeating: "b", count: after)
+                #expect(try parse("\"\(a)\(b)\"") == .string(a + b))
+                #expect(try parse("\"\(a)\\n\(b)\"") == .string(a + "\n" + b))
+                #expect(try parse("\"\(a)\\\"\(b)\"") == .string(a + "\"" + b))
+                #expect(try parse("\"\(a)é東\(b)\"") == .string(a + "é東" + b))
+                // A raw control byte and an invalid UTF-8 byte are refused at their exact offset.
+                for bad: UInt8 in [0x0A, 0x1F, 0xFF] {
+                    let bytes = [0x22] + Array(a.utf8) + [bad] + Array(b.utf8) + [0x22]
+                    #expect { try JSONValue.parse(Data(bytes)) } throws: { ($0 as? JSONSyntaxError)?.offset == 1 + before }
+                }
+                // 0x7F (DEL) and 0x20 are plain characters.
+                #expect(try parse("\"\(a)\u{7F} \(b)\"") == .string(a + "\u{7F} " + b))
+            }
+        }
+    }
+
     @Test("a truncated document says so")
     func truncation() {
         #expect {

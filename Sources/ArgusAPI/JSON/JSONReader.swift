@@ -127,6 +127,18 @@ public struct JSONReader {
         let start = offset
         var hasEscapes = false
         while offset < bytes.count {
+            // Most of a body is plain ASCII inside strings: skip it eight bytes at a time, up to
+            // the first byte that needs a look (a quote, a backslash, a control or non-ASCII byte).
+            while offset &+ 8 <= bytes.count {
+                let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                let special = Self.specialBytes(word)
+                if special != 0 {
+                    offset &+= special.trailingZeroBitCount &>> 3
+                    break
+                }
+                offset &+= 8
+            }
+            guard offset < bytes.count else { break }
             let c = bytes[offset]
             if c == UInt8(ascii: "\"") {
                 let token = StringToken(range: start..<offset, hasEscapes: hasEscapes)
@@ -359,6 +371,23 @@ public struct JSONReader {
     }
 
     // MARK: - Helpers
+
+    /// A mask with the high bit set in (at least) the lowest byte of `word` that is a quote, a
+    /// backslash, below 0x20 or above 0x7F, and zero when there is none. Bytes above a flagged one may be
+    /// flagged falsely (a borrow carries upwards), never the lowest (little-endian: the first).
+    @inline(__always)
+    static func specialBytes(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quotes = word ^ (ones &* 0x22)
+        let backslashes = word ^ (ones &* 0x5C)
+        // (x - 0x01..) & ~x has the high bit of each byte of x that is zero; (w - 0x20..) & ~w,
+        // of each byte below 0x20.
+        let zeroQuote = (quotes &- ones) & ~quotes
+        let zeroBackslash = (backslashes &- ones) & ~backslashes
+        let control = (word &- ones &* 0x20) & ~word
+        return (zeroQuote | zeroBackslash | control | word) & highs
+    }
 
     @inline(__always)
     static func isDigit(_ c: UInt8) -> Bool { c &- UInt8(ascii: "0") < 10 }
