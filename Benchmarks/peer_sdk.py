@@ -70,10 +70,8 @@ CREATE TABLE IF NOT EXISTS events (
     associated_case_id     INTEGER,
     synced_at              INTEGER NOT NULL,
     json                   TEXT NOT NULL,
-    flags                  TEXT GENERATED ALWAYS AS (CASE WHEN json_type(json, '$.flags') IN ('array', 'object')
-                               THEN json_extract(json, '$.flags') END) VIRTUAL,
-    properties             TEXT GENERATED ALWAYS AS (CASE WHEN json_type(json, '$.properties') IN ('array', 'object')
-                               THEN json_extract(json, '$.properties') END) VIRTUAL
+    flags                  TEXT,
+    properties             TEXT
 );
 CREATE INDEX IF NOT EXISTS events_timestamp ON events(timestamp);
 CREATE INDEX IF NOT EXISTS events_last_updated ON events(last_updated_timestamp);
@@ -96,7 +94,7 @@ COLUMNS = (
     "source_address", "source_port", "source_country",
     "destination_address", "destination_port", "destination_country",
     "protocol", "domain", "uri", "location_name", "associated_case_id",
-    "synced_at", "json",
+    "synced_at", "json", "flags", "properties",
 )
 UPSERT = (
     f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
@@ -124,6 +122,10 @@ def _obj(value):
     return value if isinstance(value, dict) else {}
 
 
+def _json(value):
+    return json.dumps(value) if isinstance(value, (list, dict)) else None
+
+
 def row(ev: dict, synced_at: int) -> tuple:
     """The columns of one event, extracted as the daemon does (wrong types become NULL)."""
     cust, attack = _obj(ev.get("customerInfo")), _obj(ev.get("attackInfo"))
@@ -143,7 +145,7 @@ def row(ev: dict, synced_at: int) -> tuple:
         _str(_obj(dst.get("geoLocation")).get("countryCode")),
         _str(ev.get("protocol")), _str(_obj(ev.get("domain")).get("fqdn")), _str(ev.get("uri")),
         _str(_obj(ev.get("location")).get("name")), _int(_obj(ev.get("associatedCase")).get("id")),
-        synced_at, json.dumps(ev),
+        synced_at, json.dumps(ev), _json(ev.get("flags")), _json(ev.get("properties")),
     )
 
 

@@ -35,6 +35,10 @@ public struct AggregatedEvent: Sendable, Equatable {
     public var uri: String?
     public var locationName: String?
     public var associatedCaseID: Int64?
+    /// Where the `flags` array and the `properties` object lie in `SearchPage.body`, so they are
+    /// stored as received, like the event; nil when absent, null, or of another kind.
+    public var flagsRange: Range<Int>?
+    public var propertiesRange: Range<Int>?
 
     public init(jsonRange: Range<Int>, id: String, lastUpdatedTimestamp: Int64) {
         self.jsonRange = jsonRange

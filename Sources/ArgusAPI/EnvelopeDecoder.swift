@@ -195,6 +195,10 @@ public enum EnvelopeDecoder {
                     if reader.key(key, is: "name") { event.locationName = try reader.readOptionalString() }
                     else { try reader.skipValue() }
                 }
+            case 5 where reader.key(key, is: "flags"):
+                event.flagsRange = try containerRange(&reader)
+            case 10 where reader.key(key, is: "properties"):
+                event.propertiesRange = try containerRange(&reader)
             case 14 where reader.key(key, is: "associatedCase"):
                 try decodeObject(&reader) { reader, key in
                     if reader.key(key, is: "id") { event.associatedCaseID = try reader.readOptionalInt64() }
@@ -214,6 +218,13 @@ public enum EnvelopeDecoder {
         event.lastUpdatedTimestamp = lastUpdated
         event.jsonRange = start..<reader.offset
         return event
+    }
+
+    /// The byte range of an array or object value (validated); nil, and skipped, for any other kind.
+    private static func containerRange(_ reader: inout JSONReader) throws -> Range<Int>? {
+        let kind = try reader.peekKind()
+        let range = try reader.skipValue()
+        return kind == .array || kind == .object ? range : nil
     }
 
     /// Walks an object's members with `member`; null or a non-object is skipped.

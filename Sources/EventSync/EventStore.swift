@@ -141,7 +141,7 @@ public final class EventStore {
         "source_address", "source_port", "source_country",
         "destination_address", "destination_port", "destination_country",
         "protocol", "domain", "uri", "location_name", "associated_case_id",
-        "synced_at", "json",
+        "synced_at", "json", "flags", "properties",
     ]
 
     static let insertSQL = "INSERT INTO events (\(columns.joined(separator: ", "))) VALUES ("
@@ -182,6 +182,13 @@ public final class EventStore {
         try s.bind(event.associatedCaseID, at: 28)
         try s.bind(syncedAt, at: 29)
         try s.bindText(UnsafeRawBufferPointer(rebasing: body[event.jsonRange]), at: 30)
+        try bindJSON(event.flagsRange, body: body, at: 31, to: s)
+        try bindJSON(event.propertiesRange, body: body, at: 32, to: s)
+    }
+
+    private func bindJSON(_ range: Range<Int>?, body: UnsafeRawBufferPointer, at index: Int32, to s: Statement) throws {
+        guard let range else { return try s.bind(.null, at: index) }
+        try s.bindText(UnsafeRawBufferPointer(rebasing: body[range]), at: index)
     }
 }
 

@@ -54,12 +54,9 @@ enum Schema {
             associated_case_id     INTEGER,
             synced_at              INTEGER NOT NULL,
             json                   TEXT NOT NULL,
-            -- Computed from json when read, not stored: the largest of the filter columns,
-            -- and the ones never indexed, so storing them twice would only cost writes.
-            flags                  TEXT GENERATED ALWAYS AS (CASE WHEN json_type(json, '$.flags') IN ('array', 'object')
-                                       THEN json_extract(json, '$.flags') END) VIRTUAL,
-            properties             TEXT GENERATED ALWAYS AS (CASE WHEN json_type(json, '$.properties') IN ('array', 'object')
-                                       THEN json_extract(json, '$.properties') END) VIRTUAL
+            -- The event's flags array and properties object, as received (JSON text).
+            flags                  TEXT,
+            properties             TEXT
         );
         CREATE INDEX events_timestamp ON events(timestamp);
         CREATE INDEX events_last_updated ON events(last_updated_timestamp);
