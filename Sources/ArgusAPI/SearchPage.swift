@@ -27,6 +27,10 @@ public struct SearchPage: Sendable {
         self.events = events
     }
 
+    /// A page with no events, to stand in for one whose memory is no longer needed.
+    public static let empty = SearchPage(body: Data(), responseCode: nil, limit: nil, offset: nil, count: nil, size: nil,
+                                         messages: [], events: [])
+
     /// The exact bytes the server sent for `event`.
     public func rawJSON(of event: AggregatedEvent) -> Data {
         body.subdata(in: event.jsonRange)

@@ -75,6 +75,7 @@ public actor SyncEngine {
                         "asked for lastUpdatedTimestamp >= \(cursor), got a full page of older events")
                 }
                 let reused = query.limit >= settings.tieGroupLimit ? page : nil
+                page = .empty  // the group is read anew: don't hold this page's memory meanwhile
                 let end = try await readTieGroup(at: cursor, firstWindow: reused, state: &state, summary: &summary)
                 guard end.full else { break }
                 cursor = end.maxTimestamp
