@@ -188,7 +188,23 @@ def remove_db(path: Path) -> None:
 def db_facts(path: Path) -> tuple[int, int]:
     with sqlite3.connect(path) as db:
         count, total = db.execute("SELECT count(*), coalesce(sum(last_updated_timestamp), 0) FROM events").fetchone()
+    forget_pages(path)
     return count, total
+
+
+def forget_pages(path: Path) -> None:
+    """Drops a checked database from the page cache. Measured: when the pages this check read stay
+    cached, the next catch-up (of either client) spends 20-50% more system time."""
+    os.sync()
+    for suffix in ("", "-wal"):
+        try:
+            fd = os.open(str(path) + suffix, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
 
 
 def schema_of(path: Path) -> dict:
@@ -225,6 +241,9 @@ def daemon_env() -> dict:
 def run_client(kind: str, stub: Stub, repeat: int, expect: dict, record_log: bool = False) -> dict:
     db = WORK / f"{kind}.db"
     remove_db(db)
+    # Start from a quiet disk: otherwise a run pays for writing back the previous run's
+    # hundreds of MiB (its fdatasync waits on them and ext4 does part of that work in its context).
+    os.sync()
     if kind == "daemon":
         args = [BINARY, "once", "--config", str(daemon_config(db, stub.port))]
         env = daemon_env()
