@@ -43,6 +43,11 @@ public final class EventStore {
         guard current <= Schema.latestVersion else {
             throw EventStoreError.newerSchema(path: path, found: current, supported: Schema.latestVersion)
         }
+        // Pre-release builds wrote version 1 with flags/properties as generated columns, which
+        // cannot be inserted into; no release has that layout, so it is refused, not migrated.
+        if current == 1, try database.scalarInt("SELECT hidden FROM pragma_table_xinfo('events') WHERE name = 'flags'") ?? 0 > 1 {
+            throw EventStoreError.preReleaseSchema(path: path)
+        }
         for migration in Schema.migrations where migration.version > current {
             try database.transaction {
                 try database.execute(migration.sql)

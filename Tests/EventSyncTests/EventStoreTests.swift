@@ -27,4 +27,29 @@ struct EventStoreTests {
         #expect(rows[0][3] == .text(first))
         #expect(rows[1][0] == .null && rows[1][1] == .null && rows[1][3] == .text(second))
     }
+
+    @Test("a version-1 file from a pre-release build (flags and properties generated) is refused with what to do")
+    func preReleaseLayoutRefused() throws {
+        let directory = try TemporaryDirectory("store")
+        defer { directory.remove() }
+        let path = directory.file("old.db")
+        do {
+            let old = try Database(path: path)
+            try old.execute("""
+                CREATE TABLE events (id TEXT PRIMARY KEY NOT NULL, last_updated_timestamp INTEGER NOT NULL,
+                    json TEXT NOT NULL, flags TEXT GENERATED ALWAYS AS (json_extract(json, '$.flags')) VIRTUAL);
+                PRAGMA user_version = 1;
+                """)
+        }
+        #expect {
+            _ = try EventStore(path: path)
+        } throws: { error in
+            guard case .preReleaseSchema? = error as? EventStoreError else { return false }
+            return "\(error)".contains("move it aside")
+        }
+        // A file this build made is accepted again.
+        let current = directory.file("new.db")
+        _ = try EventStore(path: current)
+        #expect(try EventStore(path: current).schemaVersion == 1)
+    }
 }
